@@ -1,0 +1,177 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"vanthu/archive"
+)
+
+// AppendEvent adds e to the audit trail inside the transaction, chaining it
+// to the last event. Seq, PrevHash, Hash and At (if zero) are filled in.
+func (tx *Tx) AppendEvent(ctx context.Context, e *archive.Event) error {
+	var lastSeq int64
+	prev := archive.GenesisHash
+	err := tx.tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&lastSeq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return unavailable("audit", err)
+	}
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	if e.Outcome == "" {
+		e.Outcome = "ok"
+	}
+	e.Seq, e.PrevHash = lastSeq+1, prev
+	at, details := archive.EventTime(e.At), archive.CanonicalDetails(e.Details)
+	e.Hash = archive.ChainHash(prev, e.Seq, at, e.Actor, e.Role, e.Action, e.DocumentID, e.Outcome, e.IP, e.RequestID, details)
+	_, err = tx.tx.ExecContext(ctx, `INSERT INTO audit (seq, at, actor, role, action, document_id, outcome, ip, request_id, details, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Seq, at, e.Actor, e.Role, e.Action, e.DocumentID, e.Outcome, e.IP, e.RequestID, details, e.PrevHash, e.Hash)
+	if err != nil {
+		return unavailable("audit", err)
+	}
+	return nil
+}
+
+// Record appends one event in a transaction of its own: reads are audited
+// before any byte is served, and a read whose event cannot be written is
+// refused.
+func (c *Catalog) Record(ctx context.Context, e *archive.Event) error {
+	return c.Update(ctx, func(tx *Tx) error { return tx.AppendEvent(ctx, e) })
+}
+
+// AuditFilter selects audit events.
+type AuditFilter struct {
+	DocumentID string
+	Actor      string
+	Action     string // exact, or a prefix ending in "." (e.g. "document.")
+	From, To   time.Time
+	AfterSeq   int64
+	Limit      int
+	Desc       bool
+}
+
+// Events lists audit events matching f, in sequence order.
+func (c *Catalog) Events(ctx context.Context, f AuditFilter) ([]archive.Event, error) {
+	var where []string
+	var args []any
+	if f.DocumentID != "" {
+		where, args = append(where, "document_id = ?"), append(args, f.DocumentID)
+	}
+	if f.Actor != "" {
+		where, args = append(where, "actor = ?"), append(args, f.Actor)
+	}
+	if f.Action != "" {
+		if strings.HasSuffix(f.Action, ".") {
+			where, args = append(where, "action LIKE ? ESCAPE '\\'"), append(args, strings.ReplaceAll(f.Action, "_", "\\_")+"%")
+		} else {
+			where, args = append(where, "action = ?"), append(args, f.Action)
+		}
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, "at >= ?"), append(args, formatTime(f.From))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "at < ?"), append(args, formatTime(f.To))
+	}
+	order := "ASC"
+	if f.AfterSeq > 0 {
+		if f.Desc {
+			where, args = append(where, "seq < ?"), append(args, f.AfterSeq)
+		} else {
+			where, args = append(where, "seq > ?"), append(args, f.AfterSeq)
+		}
+	}
+	if f.Desc {
+		order = "DESC"
+	}
+	q := `SELECT seq, at, actor, role, action, document_id, outcome, ip, request_id, details, prev_hash, hash FROM audit`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq " + order
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := c.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, unavailable("audit query", err)
+	}
+	defer rows.Close()
+	var out []archive.Event
+	for rows.Next() {
+		e, _, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func scanEvent(rows *sql.Rows) (archive.Event, [2]string, error) {
+	var e archive.Event
+	var at, details string
+	err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Role, &e.Action, &e.DocumentID, &e.Outcome, &e.IP, &e.RequestID, &details, &e.PrevHash, &e.Hash)
+	if err != nil {
+		return e, [2]string{}, err
+	}
+	e.At = parseTime(at)
+	if details != "" {
+		_ = json.Unmarshal([]byte(details), &e.Details)
+	}
+	return e, [2]string{at, details}, nil
+}
+
+// VerifyChain recomputes every event's hash from the stored fields and checks
+// that sequence numbers are contiguous and each event points to its
+// predecessor. The first event that fails is named.
+func (c *Catalog) VerifyChain(ctx context.Context) (archive.VerifyResult, error) {
+	rows, err := c.read.QueryContext(ctx, `SELECT seq, at, actor, role, action, document_id, outcome, ip, request_id, details, prev_hash, hash FROM audit ORDER BY seq`)
+	if err != nil {
+		return archive.VerifyResult{}, unavailable("audit verify", err)
+	}
+	defer rows.Close()
+	res := archive.VerifyResult{OK: true}
+	prev, want := archive.GenesisHash, int64(1)
+	for rows.Next() {
+		e, raw, err := scanEvent(rows)
+		if err != nil {
+			return res, err
+		}
+		res.Events++
+		if !res.OK {
+			continue
+		}
+		fail := func(reason string) { res.OK, res.FirstBadSeq, res.Reason = false, e.Seq, reason }
+		switch {
+		case e.Seq != want:
+			res.OK, res.FirstBadSeq = false, want
+			res.Reason = fmt.Sprintf("event %d is missing (the next stored event is %d)", want, e.Seq)
+		case e.PrevHash != prev:
+			fail(fmt.Sprintf("event %d does not point to the hash of event %d", e.Seq, e.Seq-1))
+		case archive.ChainHash(e.PrevHash, e.Seq, raw[0], e.Actor, e.Role, e.Action, e.DocumentID, e.Outcome, e.IP, e.RequestID, raw[1]) != e.Hash:
+			fail(fmt.Sprintf("event %d was altered: its content no longer matches its hash", e.Seq))
+		}
+		prev, want = e.Hash, e.Seq+1
+	}
+	return res, rows.Err()
+}
+
+// LastEvent returns the newest event's sequence number and hash (0 and the
+// genesis hash when the trail is empty).
+func (c *Catalog) LastEvent(ctx context.Context) (int64, string, error) {
+	var seq int64
+	hash := archive.GenesisHash
+	err := c.read.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, archive.GenesisHash, nil
+	}
+	return seq, hash, err
+}
