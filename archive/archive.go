@@ -13,15 +13,15 @@ import (
 // Errors shared by every layer. Adapters translate their own not-found and
 // conflict errors into these; the web layer maps them to status codes.
 var (
-	ErrNotFound     = errors.New("not found")
-	ErrConflict     = errors.New("conflict")
-	ErrInvalid      = errors.New("invalid input")
-	ErrUnauthorized = errors.New("unauthorized")
-	ErrForbidden    = errors.New("forbidden")
-	ErrTooLarge     = errors.New("too large")
-	ErrUnsupported  = errors.New("unsupported media type")
-	ErrUnavailable  = errors.New("storage unavailable")
-	ErrNoSpace      = errors.New("insufficient storage")
+	ErrNotFound      = errors.New("not found")
+	ErrConflict      = errors.New("conflict")
+	ErrInvalid       = errors.New("invalid input")
+	ErrUnauthorized  = errors.New("unauthorized")
+	ErrForbidden     = errors.New("forbidden")
+	ErrTooLarge      = errors.New("too large")
+	ErrUnsupported   = errors.New("unsupported media type")
+	ErrUnavailable   = errors.New("storage unavailable")
+	ErrNoSpace       = errors.New("insufficient storage")
 	ErrUnprocessable = errors.New("unprocessable")
 )
 
@@ -166,14 +166,14 @@ type Document struct {
 	Direction      string         `json:"direction"` // incoming|outgoing|internal
 	Tags           []string       `json:"tags"`
 
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`
-	SHA256      string `json:"sha256"`
-	Pages       int    `json:"pages"`
-	TextStatus  string `json:"text_status"`
-	TextReason  string `json:"text_reason,omitempty"`
-	TextEngine  string `json:"text_engine,omitempty"`
+	Filename    string   `json:"filename"`
+	ContentType string   `json:"content_type"`
+	Size        int64    `json:"size"`
+	SHA256      string   `json:"sha256"`
+	Pages       int      `json:"pages"`
+	TextStatus  string   `json:"text_status"`
+	TextReason  string   `json:"text_reason,omitempty"`
+	TextEngine  string   `json:"text_engine,omitempty"`
 	Extracted   []string `json:"extracted"`
 
 	RegisterNumber int    `json:"register_number,omitempty"` // số đến / số đi in the yearly register
