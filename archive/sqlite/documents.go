@@ -361,3 +361,29 @@ func (tx *Tx) NextRegisterNumber(ctx context.Context, direction string, year int
 	}
 	return n, nil
 }
+
+// DocumentIDsBySHA returns the ids of documents whose current original has
+// these bytes.
+func (c *Catalog) DocumentIDsBySHA(ctx context.Context, sha string) ([]string, error) {
+	rows, err := c.read.QueryContext(ctx, `SELECT id FROM documents WHERE sha256 = ? ORDER BY id`, sha)
+	if err != nil {
+		return nil, unavailable("find by sha256", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// RestoreRegister raises a yearly register counter to at least n (rebuild).
+func (tx *Tx) RestoreRegister(ctx context.Context, direction string, year, n int) error {
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO register_counters (direction, year, last) VALUES (?, ?, ?)
+		ON CONFLICT(direction, year) DO UPDATE SET last = max(last, excluded.last)`, direction, year, n)
+	return err
+}

@@ -1,0 +1,629 @@
+// Package records is the archive service: it orders every write across the
+// blob store, the catalog, the audit trail and the work queue, and decides who
+// may see what. HTTP handlers and CLI commands call it; it knows nothing of
+// HTTP.
+//
+// The write order for an upload is fixed: the original's bytes go to the blob
+// store first (under a temporary key, then promoted to their content
+// address), then one catalog transaction records the document, its version,
+// the audit event and the queued work, and only then is the upload
+// acknowledged. A crash at any point leaves at most an orphan object, which
+// the start-up sweep removes, and never a catalog row without its object.
+//
+// (DESIGN.md places this service in package archive itself; it lives here
+// because it must use the concrete SQLite catalog, which imports archive.)
+package records
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"vanthu/archive"
+	"vanthu/archive/sqlite"
+	"vanthu/ingest"
+	"vanthu/ingest/vietnamese"
+)
+
+// Service is the archive service.
+type Service struct {
+	Blobs   archive.BlobStore
+	Catalog *sqlite.Catalog
+	Log     *slog.Logger
+
+	// MaxUpload is the largest original accepted, in bytes.
+	MaxUpload int64
+	// MaxClassification is the highest secrecy level this deployment may
+	// hold (VANTHU_MAX_CLASSIFICATION).
+	MaxClassification archive.Classification
+	// ExtractWait is how long an upload waits for extraction so the clerk
+	// sees extracted metadata at once; extraction continues in the
+	// background past it.
+	ExtractWait time.Duration
+
+	mu      sync.Mutex
+	waiters map[string][]chan struct{} // document id → uploads waiting for its extraction
+	wake    chan struct{}              // nudges the queue workers
+	once    sync.Once
+}
+
+func (s *Service) init() {
+	s.once.Do(func() {
+		s.waiters = map[string][]chan struct{}{}
+		s.wake = make(chan struct{}, 1)
+		if s.Log == nil {
+			s.Log = slog.Default()
+		}
+	})
+}
+
+// Actor is who performs an operation, and from where.
+type Actor struct {
+	User      *archive.User
+	IP        string
+	RequestID string
+}
+
+func (a Actor) event(action, docID string) *archive.Event {
+	e := &archive.Event{Action: action, DocumentID: docID, IP: a.IP, RequestID: a.RequestID, Outcome: "ok"}
+	if a.User != nil {
+		e.Actor, e.Role = a.User.Name, string(a.User.Role)
+	} else {
+		e.Actor, e.Role = "system", "system"
+	}
+	return e
+}
+
+// Can reports whether the actor's role allows an operation.
+func (a Actor) Can(op string) bool {
+	if a.User == nil {
+		return false
+	}
+	switch op {
+	case "write": // upload, edit metadata
+		return a.User.Role == archive.RoleClerk
+	case "read":
+		return true
+	case "link": // link documents to tasks
+		return a.User.Role == archive.RoleClerk || a.User.Role == archive.RoleOfficer
+	case "audit":
+		return a.User.Role == archive.RoleInspector || a.User.Role == archive.RoleAdmin
+	case "admin":
+		return a.User.Role == archive.RoleAdmin
+	}
+	return false
+}
+
+func forbidden(what string) error {
+	return archive.Errorf(archive.ErrForbidden, "forbidden", "your role may not %s", what)
+}
+
+// NotFound is the one answer for a document that does not exist and for one
+// the caller may not see: the two must be indistinguishable.
+func NotFound() error {
+	return archive.Errorf(archive.ErrNotFound, "not_found", "no document with that id")
+}
+
+// Staged is an original streamed into the blob store under a temporary key,
+// with its hash and type known, not yet registered.
+type Staged struct {
+	TmpKey      string
+	SHA256      string
+	Size        int64
+	ContentType string
+	Filename    string
+}
+
+// limitReader fails once more than max bytes have been read.
+type limitReader struct {
+	r        io.Reader
+	n, max   int64
+	exceeded bool
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.max {
+		l.exceeded = true
+		return n, errTooLarge
+	}
+	return n, err
+}
+
+var errTooLarge = errors.New("upload exceeds the size limit")
+
+// Stage streams body into the blob store with constant memory: the size
+// limit is enforced and the SHA-256 computed while reading, and the type is
+// sniffed from the first bytes. Nothing is left behind on failure.
+func (s *Service) Stage(ctx context.Context, filename string, body io.Reader) (*Staged, error) {
+	s.init()
+	lim := &limitReader{r: body, max: s.MaxUpload}
+	head := make([]byte, ingest.SniffLen)
+	n, err := io.ReadFull(lim, head)
+	if lim.exceeded {
+		return nil, s.tooLarge()
+	}
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, archive.Errorf(archive.ErrInvalid, "bad_body", "the upload could not be read: %v", err)
+	}
+	head = head[:n]
+	mime, err := ingest.Sniff(head)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	src := io.TeeReader(io.MultiReader(bytesReader(head), lim), h)
+	tmp := archive.UploadsPrefix + uuid.NewString()
+	if err := s.Blobs.Put(ctx, tmp, src, -1); err != nil {
+		// Put leaves nothing visible on failure; delete anyway in case a
+		// backend kept a partial object.
+		_ = s.Blobs.Delete(context.WithoutCancel(ctx), tmp)
+		switch {
+		case lim.exceeded:
+			return nil, s.tooLarge()
+		case errors.Is(err, archive.ErrNoSpace):
+			return nil, &archive.Error{Kind: archive.ErrNoSpace, Code: "insufficient_storage",
+				Message: "the archive's storage is full; the file was not stored, and nothing else was changed", Err: err}
+		case errors.Is(err, archive.ErrUnavailable):
+			return nil, storageDown(err)
+		case ctx.Err() != nil:
+			return nil, archive.Errorf(archive.ErrInvalid, "upload_interrupted", "the upload was interrupted before it finished")
+		}
+		var ae *archive.Error
+		if errors.As(err, &ae) {
+			return nil, err
+		}
+		return nil, &archive.Error{Kind: archive.ErrInvalid, Code: "bad_body", Message: "the upload could not be read to the end", Err: err}
+	}
+	return &Staged{TmpKey: tmp, SHA256: hex.EncodeToString(h.Sum(nil)), Size: lim.n, ContentType: mime,
+		Filename: SanitizeFilename(filename)}, nil
+}
+
+func storageDown(err error) error {
+	return &archive.Error{Kind: archive.ErrUnavailable, Code: "storage_unavailable",
+		Message: "the document storage is not reachable right now; nothing was stored, please try again shortly", Err: err}
+}
+
+func (s *Service) tooLarge() error {
+	return archive.Errorf(archive.ErrTooLarge, "too_large", "the file is larger than this archive's upload limit of %d bytes (%s)", s.MaxUpload, humanBytes(s.MaxUpload))
+}
+
+// Discard removes a staged upload that will not be registered.
+func (s *Service) Discard(st *Staged) {
+	if st != nil {
+		_ = s.Blobs.Delete(context.Background(), st.TmpKey)
+	}
+}
+
+// Register records a staged original as a new document with the clerk's
+// metadata fields. It answers only when the original and its catalog record
+// are both durable.
+func (s *Service) Register(ctx context.Context, a Actor, st *Staged, fields map[string]string) (*archive.Document, error) {
+	s.init()
+	if !a.Can("write") {
+		s.Discard(st)
+		return nil, forbidden("upload documents")
+	}
+	at := time.Now().UTC()
+	d := &archive.Document{
+		ID: newID(), Classification: archive.Unclassified, Urgency: "none", Direction: "incoming", Level: "",
+		Filename: st.Filename, ContentType: st.ContentType, Size: st.Size, SHA256: st.SHA256,
+		TextStatus: archive.TextPending, Tags: []string{}, Extracted: []string{},
+		CreatedAt: at, UpdatedAt: at, CreatedBy: a.User.Name, Version: 1,
+	}
+	userFields, err := ApplyFields(d, fields)
+	if err != nil {
+		s.Discard(st)
+		return nil, err
+	}
+	if err := s.checkCeiling(d.Classification); err != nil {
+		s.Discard(st)
+		return nil, err
+	}
+	key := archive.OriginalKey(st.SHA256)
+	if err := s.promote(ctx, st, key); err != nil {
+		return nil, err
+	}
+	v := &archive.Version{DocumentID: d.ID, N: 1, SHA256: st.SHA256, Size: st.Size, ContentType: st.ContentType,
+		Filename: st.Filename, Key: key, CreatedAt: at, CreatedBy: a.User.Name}
+	err = s.Catalog.Update(ctx, func(tx *sqlite.Tx) error {
+		same, err := tx.DocumentsBySHA(ctx, st.SHA256)
+		if err != nil {
+			return err
+		}
+		for _, o := range same {
+			if a.User.Clearance.Allows(o.Classification) {
+				return &archive.Error{Kind: archive.ErrConflict, Code: "duplicate",
+					Message: fmt.Sprintf("this file is already archived as document %s", o.ID), Extra: map[string]any{"existing_id": o.ID}}
+			}
+		}
+		if d.Direction == "incoming" {
+			n, err := tx.NextRegisterNumber(ctx, "incoming", at.In(vietnam).Year())
+			if err != nil {
+				return err
+			}
+			d.RegisterNumber, d.RegisteredAt = n, at.In(vietnam).Format("2006-01-02")
+		}
+		if err := tx.InsertDocument(ctx, d, v, userFields); err != nil {
+			return err
+		}
+		e := a.event(archive.ActionUpload, d.ID)
+		e.Details = map[string]any{"sha256": st.SHA256, "size": st.Size, "filename": st.Filename, "content_type": st.ContentType}
+		if err := tx.AppendEvent(ctx, e); err != nil {
+			return err
+		}
+		for _, k := range []string{sqlite.JobExtract, sqlite.JobManifest} {
+			if err := tx.Enqueue(ctx, k, d.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// The promoted object stays: it may belong to another document, and
+		// an orphan is swept at the next start.
+		return nil, err
+	}
+	wait := s.waitFor(d.ID)
+	s.Wake()
+	if s.ExtractWait > 0 {
+		select {
+		case <-wait:
+		case <-time.After(s.ExtractWait):
+		case <-ctx.Done():
+		}
+	}
+	s.stopWaiting(d.ID, wait)
+	if fresh, err := s.Catalog.Document(context.WithoutCancel(ctx), d.ID); err == nil {
+		return fresh, nil
+	}
+	return d, nil
+}
+
+// promote moves a staged upload to its content address. Same bytes → same
+// object: if the address exists, the staged copy is simply dropped.
+func (s *Service) promote(ctx context.Context, st *Staged, key string) error {
+	if _, err := s.Blobs.Stat(ctx, key); err == nil {
+		s.Discard(st)
+		return nil
+	} else if !errors.Is(err, archive.ErrNotFound) {
+		s.Discard(st)
+		return storageDown(err)
+	}
+	if err := s.Blobs.Move(ctx, st.TmpKey, key); err != nil {
+		s.Discard(st)
+		if errors.Is(err, archive.ErrNoSpace) {
+			return &archive.Error{Kind: archive.ErrNoSpace, Code: "insufficient_storage", Message: "the archive's storage is full; the file was not stored", Err: err}
+		}
+		return storageDown(err)
+	}
+	return nil
+}
+
+var vietnam = time.FixedZone("ICT", 7*3600)
+
+func (s *Service) checkCeiling(c archive.Classification) error {
+	max := s.MaxClassification
+	if max == "" {
+		max = archive.Unclassified
+	}
+	if c.Rank() > max.Rank() {
+		return archive.Errorf(archive.ErrUnprocessable, "classification_not_allowed",
+			"this deployment may not hold documents classified %q (%s): its ceiling is %q. Vietnamese law restricts where state-secret documents may be stored; operators raise the ceiling (VANTHU_MAX_CLASSIFICATION) only on an isolated network",
+			c, c.Label(), max)
+	}
+	return nil
+}
+
+// Document returns a document the actor may see, auditing the read.
+func (s *Service) Document(ctx context.Context, a Actor, id string) (*archive.Document, error) {
+	d, err := s.visible(ctx, a, id, archive.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Catalog.Record(ctx, a.event(archive.ActionRead, id)); err != nil {
+		return nil, refusedUnaudited(err)
+	}
+	return d, nil
+}
+
+// Peek returns a document the actor may see without auditing (for pages that
+// show a document inside another view; the view itself is audited).
+func (s *Service) Peek(ctx context.Context, a Actor, id string) (*archive.Document, error) {
+	d, err := s.Catalog.Document(ctx, id)
+	if err != nil {
+		if errors.Is(err, archive.ErrNotFound) {
+			return nil, NotFound()
+		}
+		return nil, err
+	}
+	if a.User == nil || !a.User.Clearance.Allows(d.Classification) {
+		return nil, NotFound()
+	}
+	return d, nil
+}
+
+// visible loads a document and checks clearance; a refusal is audited and
+// answered exactly like a missing document.
+func (s *Service) visible(ctx context.Context, a Actor, id, action string) (*archive.Document, error) {
+	d, err := s.Catalog.Document(ctx, id)
+	if errors.Is(err, archive.ErrNotFound) {
+		return nil, NotFound()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.User == nil || !a.User.Clearance.Allows(d.Classification) {
+		e := a.event(archive.ActionDenied, id)
+		e.Outcome = "denied"
+		e.Details = map[string]any{"attempted": action}
+		if err := s.Catalog.Record(ctx, e); err != nil {
+			s.Log.Error("audit of a denial failed", "err", err, "request_id", a.RequestID)
+		}
+		return nil, NotFound()
+	}
+	return d, nil
+}
+
+func refusedUnaudited(err error) error {
+	return &archive.Error{Kind: archive.ErrUnavailable, Code: "audit_unavailable",
+		Message: "the read could not be recorded in the audit trail, so it was refused; please try again shortly", Err: err}
+}
+
+// Original opens the current original of a document for download. The audit
+// event is written before any byte is served; if it cannot be, the download
+// is refused.
+func (s *Service) Original(ctx context.Context, a Actor, id string, details map[string]any) (*archive.Document, io.ReadSeekCloser, error) {
+	d, err := s.visible(ctx, a, id, archive.ActionDownload)
+	if err != nil {
+		return nil, nil, err
+	}
+	rc, _, err := s.Blobs.Get(ctx, archive.OriginalKey(d.SHA256))
+	if err != nil {
+		if errors.Is(err, archive.ErrNotFound) {
+			return nil, nil, &archive.Error{Kind: archive.ErrUnavailable, Code: "original_missing",
+				Message: "the original of this document is missing from storage; the fixity check will report it", Err: err}
+		}
+		return nil, nil, storageDown(err)
+	}
+	e := a.event(archive.ActionDownload, id)
+	e.Details = details
+	if err := s.Catalog.Record(ctx, e); err != nil {
+		rc.Close()
+		return nil, nil, refusedUnaudited(err)
+	}
+	return d, rc, nil
+}
+
+// Text returns a document's extracted text, auditing the read.
+func (s *Service) Text(ctx context.Context, a Actor, id string) (*archive.Document, string, error) {
+	d, err := s.visible(ctx, a, id, archive.ActionReadText)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.Catalog.Record(ctx, a.event(archive.ActionReadText, id)); err != nil {
+		return nil, "", refusedUnaudited(err)
+	}
+	t, err := s.Catalog.Text(ctx, id)
+	return d, t, err
+}
+
+// Versions lists a visible document's versions.
+func (s *Service) Versions(ctx context.Context, a Actor, id string) ([]archive.Version, error) {
+	if _, err := s.Peek(ctx, a, id); err != nil {
+		return nil, err
+	}
+	return s.Catalog.Versions(ctx, id)
+}
+
+// List lists documents visible to the actor.
+func (s *Service) List(ctx context.Context, a Actor, f sqlite.ListFilter) ([]*archive.Document, error) {
+	f.Visible = Visible(a.User)
+	return s.Catalog.ListDocuments(ctx, f)
+}
+
+// Visible lists the classifications a user may see.
+func Visible(u *archive.User) []archive.Classification {
+	var out []archive.Classification
+	for _, c := range archive.Classifications {
+		if u != nil && u.Clearance.Allows(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Edit changes metadata fields; the audit event keeps before and after.
+func (s *Service) Edit(ctx context.Context, a Actor, id string, fields map[string]string) (*archive.Document, error) {
+	s.init()
+	if !a.Can("write") {
+		return nil, forbidden("edit document metadata")
+	}
+	var out *archive.Document
+	err := s.Catalog.Update(ctx, func(tx *sqlite.Tx) error {
+		d, err := tx.Document(ctx, id)
+		if errors.Is(err, archive.ErrNotFound) || (err == nil && !a.User.Clearance.Allows(d.Classification)) {
+			return NotFound()
+		}
+		if err != nil {
+			return err
+		}
+		before := *d
+		set, err := ApplyFields(d, fields)
+		if err != nil {
+			return err
+		}
+		if err := s.checkCeiling(d.Classification); err != nil {
+			return err
+		}
+		if !a.User.Clearance.Allows(d.Classification) {
+			return archive.Errorf(archive.ErrUnprocessable, "above_clearance", "you may not classify a document above your own clearance (%s)", a.User.Clearance)
+		}
+		uf, err := tx.UserFields(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, f := range set {
+			if !slices.Contains(uf, f) {
+				uf = append(uf, f)
+			}
+			d.Extracted = slices.DeleteFunc(d.Extracted, func(x string) bool { return x == f })
+		}
+		b, af := diffFields(&before, d)
+		if err := tx.UpdateDocument(ctx, d, uf); err != nil {
+			return err
+		}
+		e := a.event(archive.ActionEdit, id)
+		e.Details = map[string]any{"before": b, "after": af}
+		if err := tx.AppendEvent(ctx, e); err != nil {
+			return err
+		}
+		for _, k := range []string{sqlite.JobIndex, sqlite.JobManifest} {
+			if err := tx.Enqueue(ctx, k, id); err != nil {
+				return err
+			}
+		}
+		out = d
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Wake()
+	return out, nil
+}
+
+// Wake nudges the queue workers.
+func (s *Service) Wake() {
+	s.init()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) waitFor(id string) chan struct{} {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.waiters[id] = append(s.waiters[id], ch)
+	s.mu.Unlock()
+	return ch
+}
+
+func (s *Service) stopWaiting(id string, ch chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.waiters[id] = slices.DeleteFunc(s.waiters[id], func(c chan struct{}) bool { return c == ch })
+	if len(s.waiters[id]) == 0 {
+		delete(s.waiters, id)
+	}
+}
+
+// notify wakes uploads waiting for a document's extraction.
+func (s *Service) notify(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.waiters[id] {
+		close(ch)
+	}
+	delete(s.waiters, id)
+}
+
+// Manifest is the JSON object kept beside the originals for each document,
+// so the catalog can be rebuilt from the bucket alone.
+type Manifest struct {
+	Format     int               `json:"format"`
+	Document   *archive.Document `json:"document"`
+	Versions   []archive.Version `json:"versions"`
+	UserFields []string          `json:"user_fields"`
+	WrittenAt  time.Time         `json:"written_at"`
+}
+
+func (s *Service) writeManifest(ctx context.Context, id string) error {
+	d, err := s.Catalog.Document(ctx, id)
+	if err != nil {
+		return err
+	}
+	vs, err := s.Catalog.Versions(ctx, id)
+	if err != nil {
+		return err
+	}
+	var uf []string
+	_ = s.Catalog.Update(ctx, func(tx *sqlite.Tx) error { uf, err = tx.UserFields(ctx, id); return err })
+	b, err := json.MarshalIndent(Manifest{Format: 1, Document: d, Versions: vs, UserFields: uf, WrittenAt: time.Now().UTC()}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return s.Blobs.Put(ctx, archive.ManifestKey(id), bytesReader(b), int64(len(b)))
+}
+
+// newID returns a time-ordered id (UUIDv7), so "newest first" is id order.
+func newID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	}
+	return id.String()
+}
+
+// SanitizeFilename keeps a client's file name for display and download while
+// removing what could hurt: path components, control and bidi-override
+// characters; it is NFC-normalised and cut to 200 bytes on a rune boundary.
+func SanitizeFilename(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r < 0x20 || r == 0x7f:
+			return -1
+		case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x200E, r == 0x200F, r == 0x061C:
+			return -1 // bidi overrides can disguise "fdp.exe" as "exe.pdf"
+		case r == '"' || r == ';':
+			return '_'
+		}
+		return r
+	}, vietnamese.Normalize(name))
+	name = strings.TrimSpace(strings.Trim(name, "."))
+	if len(name) > 200 {
+		cut := 200
+		for cut > 0 && !utf8RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut]
+	}
+	if name == "" {
+		name = "original"
+	}
+	return name
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,345 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"vanthu/archive"
+	"vanthu/archive/sqlite"
+	"vanthu/ingest"
+	"vanthu/search"
+)
+
+// Workers drain the durable queue: extraction (isolated, a few at a time),
+// indexing (one writer, in batches) and manifest writes. A crash loses no
+// work: jobs are deleted only after their effect is committed.
+type Workers struct {
+	S         *Service
+	Extractor *ingest.Extractor
+	Index     *search.Index
+	// Extractors is how many extractions run at once (default 2).
+	Extractors int
+	// TempDir holds originals copied out of the blob store for the
+	// extraction child.
+	TempDir string
+	// BatchSize bounds one index batch (default 500).
+	BatchSize int
+}
+
+// Run drains the queue until ctx ends.
+func (w *Workers) Run(ctx context.Context) {
+	s := w.S
+	s.init()
+	if w.Extractors <= 0 {
+		w.Extractors = 2
+	}
+	if w.BatchSize <= 0 {
+		w.BatchSize = 500
+	}
+	extract := make(chan sqlite.Job)
+	indexWake := make(chan struct{}, 1)
+	kickIndex := func() {
+		select {
+		case indexWake <- struct{}{}:
+		default:
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < w.Extractors; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range extract {
+				w.extractJob(ctx, j)
+				kickIndex()
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); w.manifestLoop(ctx) }()
+	if w.Index != nil { // without an index (vanthu import) index jobs wait for the server
+		wg.Add(1)
+		go func() { defer wg.Done(); w.indexLoop(ctx, indexWake) }()
+	}
+
+	// The dispatcher hands each pending extraction to one worker; jobs in
+	// flight are remembered so a wake-up does not hand them out twice.
+	var mu sync.Mutex
+	inflight := map[int64]bool{}
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		jobs, err := s.Catalog.PendingJobs(ctx, sqlite.JobExtract, 64)
+		if err != nil && ctx.Err() == nil {
+			s.Log.Warn("queue: listing extraction jobs failed", "err", err)
+		}
+	dispatch:
+		for _, j := range jobs {
+			mu.Lock()
+			busy := inflight[j.ID]
+			if !busy {
+				inflight[j.ID] = true
+			}
+			mu.Unlock()
+			if busy {
+				continue
+			}
+			j := j
+			select {
+			case extract <- j:
+				// the worker owns it; forget it once done
+				go func() {
+					// cleared after a grace period in which the job row is gone
+					time.Sleep(time.Minute)
+					mu.Lock()
+					delete(inflight, j.ID)
+					mu.Unlock()
+				}()
+			case <-ctx.Done():
+				break dispatch
+			}
+		}
+		kickIndex()
+		select {
+		case <-ctx.Done():
+			close(extract)
+			wg.Wait()
+			return
+		case <-s.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// extractJob extracts text and metadata for one document.
+func (w *Workers) extractJob(ctx context.Context, j sqlite.Job) {
+	s := w.S
+	defer s.notify(j.DocumentID)
+	d, err := s.Catalog.Document(ctx, j.DocumentID)
+	if errors.Is(err, archive.ErrNotFound) {
+		_ = s.Catalog.DoneJobs(ctx, j.ID)
+		return
+	}
+	if err != nil {
+		w.retry(ctx, j, err)
+		return
+	}
+	path, cleanup, err := w.localCopy(ctx, d)
+	if err != nil {
+		w.retry(ctx, j, err)
+		return
+	}
+	res, err := w.Extractor.Extract(ctx, path, d.ContentType)
+	cleanup()
+	if err != nil {
+		if ctx.Err() != nil {
+			return // shutting down: the job stays queued
+		}
+		w.retry(ctx, j, err)
+		return
+	}
+	err = s.Catalog.Update(ctx, func(tx *sqlite.Tx) error {
+		d, err := tx.Document(ctx, j.DocumentID)
+		if err != nil {
+			return err
+		}
+		uf, err := tx.UserFields(ctx, d.ID)
+		if err != nil {
+			return err
+		}
+		parsed := applyExtraction(d, res, uf)
+		if err := tx.UpdateDocument(ctx, d, uf); err != nil {
+			return err
+		}
+		if err := tx.SetText(ctx, d.ID, res.Text, res.Pages, parsed); err != nil {
+			return err
+		}
+		if err := tx.DoneJobs(ctx, j.ID); err != nil {
+			return err
+		}
+		for _, k := range []string{sqlite.JobIndex, sqlite.JobManifest} {
+			if err := tx.Enqueue(ctx, k, d.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		w.retry(ctx, j, err)
+	}
+}
+
+func (w *Workers) retry(ctx context.Context, j sqlite.Job, err error) {
+	w.S.Log.Warn("queue: job failed, will retry", "kind", j.Kind, "document", j.DocumentID, "attempt", j.Attempts+1, "err", err)
+	_ = w.S.Catalog.RetryJob(context.WithoutCancel(ctx), j.ID, j.Attempts, err)
+}
+
+// localCopy puts the original where the extraction child can read it. The
+// filesystem store's files could be read in place, but a copy keeps the
+// child away from the archive's own files.
+func (w *Workers) localCopy(ctx context.Context, d *archive.Document) (string, func(), error) {
+	rc, _, err := w.S.Blobs.Get(ctx, archive.OriginalKey(d.SHA256))
+	if err != nil {
+		return "", nil, err
+	}
+	defer rc.Close()
+	f, err := os.CreateTemp(w.TempDir, "extract-*")
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", nil, err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", nil, err
+	}
+	return f.Name(), func() { os.Remove(f.Name()) }, nil
+}
+
+// indexLoop is the one index writer: it drains index jobs in batches.
+func (w *Workers) indexLoop(ctx context.Context, wake <-chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		for ctx.Err() == nil {
+			n, err := w.IndexBatch(ctx)
+			if err != nil {
+				w.S.Log.Warn("queue: indexing failed, will retry", "err", err)
+				break
+			}
+			if n < w.BatchSize {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// IndexBatch indexes up to BatchSize queued documents; it returns how many
+// jobs it finished.
+func (w *Workers) IndexBatch(ctx context.Context) (int, error) {
+	s := w.S
+	size := w.BatchSize
+	if size <= 0 {
+		size = 500
+	}
+	jobs, err := s.Catalog.PendingJobs(ctx, sqlite.JobIndex, size)
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	var docs []search.Doc
+	var gone []string
+	ids := make([]int64, 0, len(jobs))
+	for _, j := range jobs {
+		ids = append(ids, j.ID)
+		if seen[j.DocumentID] {
+			continue
+		}
+		seen[j.DocumentID] = true
+		sd, err := s.SearchDoc(ctx, j.DocumentID)
+		if errors.Is(err, archive.ErrNotFound) {
+			gone = append(gone, j.DocumentID)
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		docs = append(docs, *sd)
+	}
+	if len(docs) > 0 {
+		if err := w.Index.Index(docs); err != nil {
+			return 0, err
+		}
+	}
+	if len(gone) > 0 {
+		if err := w.Index.Delete(gone); err != nil {
+			return 0, err
+		}
+	}
+	return len(jobs), s.Catalog.DoneJobs(ctx, ids...)
+}
+
+// SearchDoc builds the index entry of a document from the catalog alone:
+// reindexing never re-extracts.
+func (s *Service) SearchDoc(ctx context.Context, id string) (*search.Doc, error) {
+	d, err := s.Catalog.Document(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	text, err := s.Catalog.Text(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sd := &search.Doc{
+		ID: d.ID, Number: d.Number, Type: d.Type, TypeName: d.TypeName, Issuer: d.Issuer, Level: d.Level,
+		Classification: d.Classification, Subject: d.Subject, Body: text, Signer: d.Signer, Direction: d.Direction,
+		Tags: d.Tags, Status: d.TextStatus,
+	}
+	if t, err := time.Parse("2006-01-02", d.IssuedAt); err == nil {
+		sd.IssuedAt = t
+	}
+	if t, err := time.Parse("2006-01-02", d.RegisteredAt); err == nil {
+		sd.RegisteredAt = t
+	} else {
+		sd.RegisteredAt = d.CreatedAt
+	}
+	if p, err := s.Catalog.Parsed(ctx, id); err == nil {
+		sd.Cites = citedNumbers(p)
+	}
+	return sd, nil
+}
+
+// manifestLoop rewrites manifests whose write was queued.
+func (w *Workers) manifestLoop(ctx context.Context) {
+	tick := time.NewTicker(3 * time.Second)
+	defer tick.Stop()
+	for {
+		for ctx.Err() == nil && w.manifestBatch(ctx) == 100 {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// manifestBatch writes up to 100 queued manifests; it returns how many jobs
+// it looked at.
+func (w *Workers) manifestBatch(ctx context.Context) int {
+	s := w.S
+	{
+		jobs, _ := s.Catalog.PendingJobs(ctx, sqlite.JobManifest, 100)
+		var done []int64
+		written := map[string]bool{}
+		for _, j := range jobs {
+			if !written[j.DocumentID] {
+				err := s.writeManifest(ctx, j.DocumentID)
+				if errors.Is(err, archive.ErrNotFound) {
+					err = nil
+				}
+				if err != nil {
+					w.retry(ctx, j, err)
+					continue
+				}
+				written[j.DocumentID] = true
+			}
+			done = append(done, j.ID)
+		}
+		_ = s.Catalog.DoneJobs(ctx, done...)
+		return len(jobs)
+	}
+}

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"vanthu/archive"
+	"vanthu/archive/sqlite"
+)
+
+func quietLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// openCatalogOnly opens just the catalog (user and audit commands need no
+// storage, so they work while S3 is down).
+func openCatalogOnly(cfg config) (*sqlite.Catalog, error) {
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(cfg.Data + "/catalog.db")
+}
+
+func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return exitError{2, "usage: vanthu user add|list|delete …"}
+	}
+	sub, args := args[0], args[1:]
+	var cfg config
+	fs := newFlags("user "+sub, &cfg, false)
+	var role, clearance, unit string
+	var pwStdin bool
+	if sub == "add" || sub == "set" {
+		fs.StringVar(&role, "role", "", "clerk, officer, inspector or admin")
+		fs.StringVar(&clearance, "clearance", "none", "none, mat, toi_mat or tuyet_mat")
+		fs.StringVar(&unit, "unit", "", "the user's unit (đơn vị)")
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+	}
+	name, rest := "", args
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, rest = args[0], args[1:]
+	}
+	if err := parse(fs, rest, &cfg); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	cat, err := openCatalogOnly(cfg)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	actor := &archive.Event{Actor: "cli:" + osUser(), Role: "admin"}
+	switch sub {
+	case "add":
+		if name == "" {
+			return exitError{2, "usage: vanthu user add NAME --role ROLE [--clearance LEVEL] [--unit UNIT] [--password-stdin]"}
+		}
+		r, err := archive.ParseRole(role)
+		if err != nil {
+			return exitError{2, err.Error()}
+		}
+		c, err := archive.ParseClassification(clearance)
+		if err != nil {
+			return exitError{2, err.Error()}
+		}
+		pw := os.Getenv("VANTHU_PASSWORD")
+		if pwStdin {
+			line, err := bufio.NewReader(stdin).ReadString('\n')
+			if err != nil && !errors.Is(err, io.EOF) {
+				return err
+			}
+			pw = strings.TrimRight(line, "\r\n")
+		}
+		hash := ""
+		if pw != "" {
+			if len(pw) < 8 {
+				return exitError{2, "the password must have at least 8 characters"}
+			}
+			if hash, err = archive.HashPassword(pw); err != nil {
+				return err
+			}
+		}
+		u := &archive.User{Name: name, Role: r, Clearance: c, Unit: unit}
+		err = cat.Update(ctx, func(tx *sqlite.Tx) error {
+			if err := tx.CreateUser(ctx, u, hash); err != nil {
+				return err
+			}
+			e := *actor
+			e.Action, e.Details = archive.ActionUserAdd, map[string]any{"user": name, "role": string(r), "clearance": string(c), "unit": unit}
+			return tx.AppendEvent(ctx, &e)
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s added (role %s, clearance %s)\n", name, r, c)
+		if hash == "" {
+			fmt.Fprintln(stdout, "no password set: this user can use API tokens only")
+		}
+		return nil
+	case "list":
+		us, err := cat.Users(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range us {
+			state := ""
+			if u.Deleted {
+				state = " (deleted)"
+			}
+			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s%s\n", u.Name, u.Role, u.Clearance, u.Unit, state)
+		}
+		return nil
+	case "delete":
+		u, err := cat.User(ctx, name)
+		if err != nil {
+			return err
+		}
+		err = cat.Update(ctx, func(tx *sqlite.Tx) error {
+			if err := tx.DeleteUser(ctx, u.ID); err != nil {
+				return err
+			}
+			e := *actor
+			e.Action, e.Details = archive.ActionUserDelete, map[string]any{"user": name}
+			return tx.AppendEvent(ctx, &e)
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s deleted; their tokens no longer work\n", name)
+		return nil
+	}
+	return exitError{2, "usage: vanthu user add|list|delete …"}
+}
+
+func osUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}
+
+func cmdToken(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) < 2 || args[0] != "create" {
+		return exitError{2, "usage: vanthu token create NAME"}
+	}
+	name := args[1]
+	var cfg config
+	if err := parse(newFlags("token create", &cfg, false), args[2:], &cfg); err != nil {
+		return err
+	}
+	cat, err := openCatalogOnly(cfg)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	u, err := cat.User(ctx, name)
+	if err != nil || u.Deleted {
+		return exitError{1, fmt.Sprintf("vanthu: no active user named %q", name)}
+	}
+	tok, hash, err := archive.NewToken()
+	if err != nil {
+		return err
+	}
+	err = cat.Update(ctx, func(tx *sqlite.Tx) error {
+		if err := tx.AddToken(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, &archive.Event{Actor: "cli:" + osUser(), Role: "admin", Action: archive.ActionTokenCreate,
+			Details: map[string]any{"user": name}})
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return exitError{2, "usage: vanthu audit verify"}
+	}
+	var cfg config
+	if err := parse(newFlags("audit verify", &cfg, false), args[1:], &cfg); err != nil {
+		return err
+	}
+	cat, err := openCatalogOnly(cfg)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	res, err := cat.VerifyChain(ctx)
+	if err != nil {
+		return err
+	}
+	if !res.OK {
+		fmt.Fprintf(stdout, "audit chain BROKEN at event %d: %s (%d events checked)\n", res.FirstBadSeq, res.Reason, res.Events)
+		return exitError{1, ""}
+	}
+	fmt.Fprintf(stdout, "audit chain ok: %d events\n", res.Events)
+	return nil
+}
+
+// cmdVerify is the fixity check: every original is re-hashed against the
+// catalog; changed, missing and untracked objects are reported and audited.
+func cmdVerify(ctx context.Context, args []string, stdout io.Writer) error {
+	var cfg config
+	fs := newFlags("verify", &cfg, false)
+	if err := parse(fs, args, &cfg); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, quietLog(), false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	rep, err := fixity(ctx, a, func(kind, key, docID, detail string) {
+		fmt.Fprintf(stdout, "%-9s %s %s %s\n", kind, key, docID, detail)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "checked=%d ok=%d changed=%d missing=%d untracked=%d\n", rep.checked, rep.ok, rep.changed, rep.missing, rep.untracked)
+	if rep.changed+rep.missing+rep.untracked > 0 {
+		return exitError{1, ""}
+	}
+	return nil
+}
+
+type fixityReport struct{ checked, ok, changed, missing, untracked int }
+
+func fixity(ctx context.Context, a *app, report func(kind, key, docID, detail string)) (fixityReport, error) {
+	var rep fixityReport
+	known := map[string]bool{}
+	record := func(kind, key, docID string, details map[string]any) error {
+		details["finding"], details["key"] = kind, key
+		return a.catalog.Record(ctx, &archive.Event{Actor: "system", Role: "system", Action: archive.ActionFixity,
+			DocumentID: docID, Outcome: "failed", Details: details})
+	}
+	err := a.catalog.AllVersions(ctx, func(v archive.Version) error {
+		if known[v.Key] {
+			return nil
+		}
+		known[v.Key] = true
+		rep.checked++
+		rc, _, err := a.store.Get(ctx, v.Key)
+		if errors.Is(err, archive.ErrNotFound) {
+			rep.missing++
+			report("missing", v.Key, v.DocumentID, "")
+			return record("missing", v.Key, v.DocumentID, map[string]any{})
+		}
+		if err != nil {
+			return err
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != v.SHA256 {
+			rep.changed++
+			report("changed", v.Key, v.DocumentID, "sha256 now "+got)
+			return record("changed", v.Key, v.DocumentID, map[string]any{"expected": v.SHA256, "actual": got})
+		}
+		rep.ok++
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	err = a.store.List(ctx, archive.OriginalsPrefix, func(b archive.BlobInfo) error {
+		if !known[b.Key] {
+			rep.untracked++
+			report("untracked", b.Key, "", fmt.Sprintf("%d bytes", b.Size))
+			return record("untracked", b.Key, "", map[string]any{"size": b.Size})
+		}
+		return nil
+	})
+	return rep, err
+}
+
+func cmdReindex(ctx context.Context, args []string, stdout io.Writer) error {
+	var cfg config
+	if err := parse(newFlags("reindex", &cfg, false), args, &cfg); err != nil {
+		return err
+	}
+	log := quietLog()
+	a, err := openApp(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	// A fresh index: a reindex is also the cure for a damaged one.
+	if err := os.RemoveAll(a.indexDir()); err != nil {
+		return err
+	}
+	if err := a.openIndex(ctx, false); err != nil {
+		return err
+	}
+	total, _ := a.catalog.CountDocuments(ctx)
+	err = a.reindexAll(ctx, func(done int) {
+		fmt.Fprintf(stdout, "indexed %d/%d\n", done, total)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "reindex done: %d documents\n", total)
+	return nil
+}

@@ -1,0 +1,172 @@
+// Command vanthu runs the records archive and its maintenance tasks. It is
+// the only place that reads flags and the environment and builds the object
+// graph (storage, catalog, index, service, HTTP server).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"vanthu/archive"
+	"vanthu/ingest"
+)
+
+func main() {
+	// The extraction child must start before anything else: it limits its
+	// own memory and must not open the catalog.
+	if len(os.Args) > 1 && os.Args[1] == "__extract" {
+		os.Exit(ingest.ChildMain(os.Args[1:]))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			if ee.msg != "" {
+				fmt.Fprintln(os.Stderr, ee.msg)
+			}
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "vanthu:", err)
+		os.Exit(1)
+	}
+}
+
+// exitError ends the program with a status code (e.g. a failed verification).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+const usage = `vanthu — the records archive (văn thư lưu trữ)
+
+Usage:
+  vanthu serve [--addr 127.0.0.1:8080] [--data ./vanthu-data] [--inbox DIR]
+  vanthu user add NAME --role clerk|officer|inspector|admin [--clearance none|mat|toi_mat|tuyet_mat] [--unit UNIT] [--password-stdin]
+  vanthu user list
+  vanthu user delete NAME
+  vanthu token create NAME
+  vanthu import PATH...
+  vanthu reindex
+  vanthu verify
+  vanthu rebuild
+  vanthu audit verify
+
+Every command takes --data. Settings also come from the environment:
+VANTHU_ADDR, VANTHU_DATA, VANTHU_S3_ENDPOINT, VANTHU_S3_BUCKET, VANTHU_S3_ACCESS_KEY,
+VANTHU_S3_SECRET_KEY, VANTHU_S3_SSL, VANTHU_MAX_UPLOAD, VANTHU_MAX_CLASSIFICATION.
+`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, rest, stdin, stdout)
+	case "token":
+		return cmdToken(ctx, rest, stdout)
+	case "import":
+		return cmdImport(ctx, rest, stdout, stderr)
+	case "reindex":
+		return cmdReindex(ctx, rest, stdout)
+	case "verify":
+		return cmdVerify(ctx, rest, stdout)
+	case "rebuild":
+		return cmdRebuild(ctx, rest, stdout)
+	case "audit":
+		return cmdAudit(ctx, rest, stdout)
+	}
+	return exitError{2, fmt.Sprintf("vanthu: unknown command %q\n\n%s", cmd, usage)}
+}
+
+// config is everything the environment and flags decide.
+type config struct {
+	Addr              string
+	Data              string
+	Inbox             string
+	S3                s3Config
+	MaxUpload         int64
+	MaxClassification archive.Classification
+}
+
+type s3Config struct {
+	Endpoint, Bucket, AccessKey, SecretKey string
+	SSL                                    bool
+}
+
+// flags registers --data (and the service flags when serve is true) over
+// defaults from the environment.
+func newFlags(name string, cfg *config, serve bool) *flag.FlagSet {
+	fs := flag.NewFlagSet("vanthu "+name, flag.ContinueOnError)
+	*cfg = config{
+		Addr:      env("VANTHU_ADDR", "127.0.0.1:8080"),
+		Data:      env("VANTHU_DATA", "./vanthu-data"),
+		MaxUpload: 2 << 30,
+		S3: s3Config{
+			Endpoint:  os.Getenv("VANTHU_S3_ENDPOINT"),
+			Bucket:    env("VANTHU_S3_BUCKET", "vanthu"),
+			AccessKey: os.Getenv("VANTHU_S3_ACCESS_KEY"),
+			SecretKey: os.Getenv("VANTHU_S3_SECRET_KEY"),
+			SSL:       os.Getenv("VANTHU_S3_SSL") == "true",
+		},
+	}
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (catalog, index, and originals when no S3 is set)")
+	if serve {
+		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
+		fs.StringVar(&cfg.Inbox, "inbox", "", "folder watched for scanned files to import (moved to DIR/done or DIR/failed)")
+	}
+	return fs
+}
+
+// settle reads the numeric and enumerated settings after flag parsing.
+func (cfg *config) settle() error {
+	if v := os.Getenv("VANTHU_MAX_UPLOAD"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("VANTHU_MAX_UPLOAD=%q is not a positive number of bytes", v)
+		}
+		cfg.MaxUpload = n
+	}
+	c, err := archive.ParseClassification(os.Getenv("VANTHU_MAX_CLASSIFICATION"))
+	if err != nil {
+		return fmt.Errorf("VANTHU_MAX_CLASSIFICATION: %w", err)
+	}
+	cfg.MaxClassification = c
+	if v := os.Getenv("VANTHU_S3_SSL"); v != "" && v != "true" && v != "false" {
+		return fmt.Errorf("VANTHU_S3_SSL=%q must be true or false", v)
+	}
+	return nil
+}
+
+func env(k, def string) string {
+	if v := strings.TrimSpace(os.Getenv(k)); v != "" {
+		return v
+	}
+	return def
+}
+
+func parse(fs *flag.FlagSet, args []string, cfg *config) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitError{0, ""}
+		}
+		return exitError{2, ""}
+	}
+	return cfg.settle()
+}

@@ -1,0 +1,33 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+// routes is the one route table.
+func (s *Server) routes(app *fiber.App) {
+	app.Use(s.requestContext, s.securityHeaders, s.limitBody)
+
+	// Operations: no token.
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", s.metricsHandler)
+	app.Get("/api/v1/openapi.json", s.openAPI)
+
+	api := app.Group("/api/v1", s.requireToken)
+	api.Post("/documents", s.uploadDocument)
+	api.Get("/documents", s.listDocuments)
+	api.Get("/documents/:id", s.getDocument)
+	api.Patch("/documents/:id", s.editDocument)
+	api.Get("/documents/:id/original", s.downloadOriginal)
+	api.Get("/documents/:id/text", s.documentText)
+	api.Get("/documents/:id/versions", s.documentVersions)
+	api.Get("/documents/:id/similar", s.similarDocuments)
+	api.Get("/search", s.searchDocuments)
+	api.Get("/audit", s.requireRole("audit"), s.auditEvents)
+	api.Get("/audit/verify", s.requireRole("audit"), s.auditVerify)
+	api.Get("/audit/export", s.requireRole("audit"), s.auditExport)
+	api.Use(func(c *fiber.Ctx) error {
+		return fiber.NewError(fiber.StatusNotFound, "no such API endpoint: "+c.Method()+" "+c.Path())
+	})
+}
