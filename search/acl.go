@@ -1,0 +1,110 @@
+package search
+
+import (
+	"context"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+
+	"vanthu/archive"
+)
+
+// The clearance filter keeps hidden documents out of hits, totals and
+// facets, but Bleve's scores would still leak them: every score is scaled
+// by a query norm computed from the idf of all query terms, so a word that
+// exists only in a secret document changes the scores of everything else.
+// visibility prunes such terms from the optional part of the query before
+// it runs; then a secret-only word gives exactly the result of a word that
+// exists nowhere.
+//
+// What remains, and is accepted: document frequencies count hidden
+// documents (a term in many secret documents weighs a little less), and
+// prefix expansions are not pruned.
+type visibility struct {
+	ctx    context.Context
+	ix     *Index
+	r      index.IndexReader
+	acl    query.Query
+	hidden uint64 // documents the caller cannot see, an upper bound
+	seen   map[[2]string]bool
+}
+
+func (ix *Index) visibility(ctx context.Context, clearance archive.Classification) (*visibility, error) {
+	adv, err := ix.bi.Advanced()
+	if err != nil {
+		return nil, err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, err
+	}
+	v := &visibility{ctx: ctx, ix: ix, r: r, acl: aclFilter(clearance), seen: map[[2]string]bool{}}
+	dict, err := r.FieldDict(fClass)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	defer dict.Close()
+	for {
+		e, err := dict.Next()
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		if e == nil {
+			break
+		}
+		if !clearance.Allows(archive.Classification(e.Term)) {
+			v.hidden += e.Count
+		}
+	}
+	return v, nil
+}
+
+func (v *visibility) close() { v.r.Close() }
+
+// visible reports whether some document the caller may see has term in
+// field. A term in more documents than are hidden is visible without a
+// search; only rare terms cost a count.
+func (v *visibility) visible(field, term string) bool {
+	k := [2]string{field, term}
+	if ok, done := v.seen[k]; done {
+		return ok
+	}
+	ok := v.probe(field, term)
+	v.seen[k] = ok
+	return ok
+}
+
+func (v *visibility) probe(field, term string) bool {
+	tfr, err := v.r.TermFieldReader(v.ctx, []byte(term), field, false, false, false)
+	if err != nil {
+		return true // keep the clause; the search reports the error
+	}
+	df := tfr.Count()
+	tfr.Close()
+	switch {
+	case df == 0:
+		return false
+	case df > v.hidden:
+		return true
+	}
+	bq := query.NewBooleanQuery(nil, nil, nil)
+	bq.AddMust(termQ(term, field, 1))
+	bq.AddFilter(v.acl)
+	n, err := v.ix.countCtx(v.ctx, bleve.NewSearchRequest(bq))
+	return err != nil || n > 0
+}
+
+// prune drops optional term clauses that match no visible document.
+func (v *visibility) prune(qs []query.Query) []query.Query {
+	out := qs[:0]
+	for _, q := range qs {
+		if tq, ok := q.(*query.TermQuery); ok && !v.visible(tq.FieldVal, tq.Term) {
+			continue
+		}
+		out = append(out, q)
+	}
+	return out
+}

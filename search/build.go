@@ -1,0 +1,261 @@
+package search
+
+import (
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"vanthu/archive"
+	"vanthu/ingest/vietnamese"
+)
+
+// weights are the ranking knobs. They were tuned on ALQAC 2022 with
+// cmd/vanthu-relevance, for the corpus as a whole, never per question.
+type weights struct {
+	subject, body float64 // trích yếu outranks the body
+	folded        float64 // folded fields when the user typed diacritics
+	shingle       float64 // two-syllable shingles, relative to a syllable
+	number        float64 // exact số ký hiệu: must beat any text match
+	cites         float64 // documents citing that number come next
+	sameType      float64 // Similar: same type or issuer as the source
+	sameIssuer    float64
+}
+
+var defaultWeights = weights{
+	subject:    2.0,
+	body:       1.0,
+	folded:     0.3,
+	shingle:    1.0,
+	number:     100,
+	cites:      5,
+	sameType:   0.5,
+	sameIssuer: 0.5,
+}
+
+func termQ(term, field string, boost float64) query.Query {
+	q := query.NewTermQuery(term)
+	q.SetField(field)
+	q.SetBoost(boost)
+	return q
+}
+
+func disj(qs ...query.Query) query.Query {
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return query.NewDisjunctionQuery(qs)
+}
+
+func fold(t string) string { return vietnamese.Fold(t) }
+
+// textField pairs the accented and folded index fields of one property.
+type textFields struct {
+	acc, fold, sh, fsh string
+	boost              float64
+}
+
+func (w weights) fields() []textFields {
+	return []textFields{
+		{fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh, w.subject},
+		{fBody, fBodyFold, fBodySh, fBodyFoldSh, w.body},
+	}
+}
+
+// wordQueries are the term queries of one syllable over subject and body.
+// Typed with diacritics, the accented field decides and the folded one
+// (~0.3) only rescues a document written without them; typed without, the
+// folded field is the only one that can match.
+func (w weights) wordQueries(t string, accented bool) []query.Query {
+	var qs []query.Query
+	for _, f := range w.fields() {
+		if accented {
+			qs = append(qs, termQ(t, f.acc, f.boost))
+			qs = append(qs, termQ(fold(t), f.fold, f.boost*w.folded))
+		} else {
+			qs = append(qs, termQ(fold(t), f.fold, f.boost))
+		}
+	}
+	return qs
+}
+
+// shingleQueries score two adjacent syllables typed together: Vietnamese
+// words are mostly two syllables, and this is what recovers most of what a
+// word segmenter would give.
+func (w weights) shingleQueries(a, b string, accented bool) []query.Query {
+	var qs []query.Query
+	for _, f := range w.fields() {
+		boost := f.boost * w.shingle
+		if accented {
+			qs = append(qs, termQ(a+" "+b, f.sh, boost))
+			qs = append(qs, termQ(fold(a)+" "+fold(b), f.fsh, boost*w.folded))
+		} else {
+			qs = append(qs, termQ(fold(a)+" "+fold(b), f.fsh, boost))
+		}
+	}
+	return qs
+}
+
+func (w weights) phraseQuery(terms []string, accented bool) query.Query {
+	var qs []query.Query
+	for _, f := range w.fields() {
+		field, ts := f.acc, terms
+		if !accented {
+			field, ts = f.fold, foldAll(terms)
+		}
+		pq := query.NewPhraseQuery(ts, field)
+		pq.SetBoost(f.boost)
+		qs = append(qs, pq)
+	}
+	return disj(qs...)
+}
+
+func (w weights) prefixQuery(stem string, accented bool) query.Query {
+	var qs []query.Query
+	for _, f := range w.fields() {
+		field, s := f.acc, stem
+		if !accented {
+			field, s = f.fold, fold(stem)
+		}
+		pq := query.NewPrefixQuery(s)
+		pq.SetField(field)
+		pq.SetBoost(f.boost)
+		qs = append(qs, pq)
+	}
+	return disj(qs...)
+}
+
+func foldAll(ts []string) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = fold(t)
+	}
+	return out
+}
+
+// numberHits tells build whether an exact số ký hiệu matches a visible
+// document; see build.
+type numberHits func(key string) bool
+
+// build turns a parsed query into a Bleve query without the filters.
+// Free words are all optional (a disjunction), so a long question still
+// finds the documents that share most of its words and word pairs; only
+// phrases and +words are required.
+func (w weights) build(p *parsedQuery, exactExists numberHits) (must, should, not []query.Query) {
+	var run []string // consecutive optional words, for shingles
+	flush := func() {
+		for i := 0; i+1 < len(run); i++ {
+			acc := p.accented || vietnamese.HasDiacritics(run[i]) || vietnamese.HasDiacritics(run[i+1])
+			should = append(should, w.shingleQueries(run[i], run[i+1], acc)...)
+		}
+		run = run[:0]
+	}
+	for _, c := range p.clauses {
+		acc := p.accented || anyDiacritics(c.terms)
+		switch c.kind {
+		case kindWord:
+			if !c.must && !c.not {
+				for _, t := range c.terms {
+					should = append(should, w.wordQueries(t, p.accented || vietnamese.HasDiacritics(t))...)
+				}
+				run = append(run, c.terms...)
+				continue
+			}
+			flush()
+			if c.not {
+				for _, t := range c.terms {
+					not = append(not, w.exactWord(t, acc)...)
+				}
+				continue
+			}
+			for _, t := range c.terms {
+				must = append(must, disj(w.wordQueries(t, acc)...))
+			}
+		case kindPhrase:
+			flush()
+			pq := w.phraseQuery(c.terms, anyDiacritics(c.terms))
+			if c.not {
+				not = append(not, pq)
+			} else {
+				// A phrase is what the user insists on: mandatory.
+				must = append(must, pq)
+			}
+		case kindPrefix:
+			flush()
+			pq := w.prefixQuery(c.terms[0], vietnamese.HasDiacritics(c.terms[0]))
+			switch {
+			case c.not:
+				not = append(not, pq)
+			case c.must:
+				must = append(must, pq)
+			default:
+				should = append(should, pq)
+			}
+		case kindNumber:
+			flush()
+			// The exact key is case-sensitive (QĐ ≠ QyĐ). Only when it
+			// matches no visible document does the folded key stand in,
+			// because that one conflates HD/HĐ and DA/ĐA.
+			var nq []query.Query
+			if exactExists(c.number) {
+				nq = append(nq, termQ(c.number, fNumber, w.number))
+			} else {
+				nq = append(nq, termQ(c.numberFold, fNumberFold, w.number))
+			}
+			nq = append(nq, termQ(c.number, fCites, w.cites))
+			switch {
+			case c.not:
+				not = append(not, termQ(c.number, fNumber, 1))
+			case c.must:
+				must = append(must, disj(nq...))
+			default:
+				should = append(should, nq...)
+				// Its syllables still count as words: a date typed as
+				// 10/4/2018 or a number quoted in a body.
+				for _, t := range c.terms {
+					should = append(should, w.wordQueries(t, acc)...)
+				}
+			}
+		}
+	}
+	flush()
+	for _, k := range p.numberFolds {
+		should = append(should, termQ(k, fNumberFold, w.number))
+	}
+	return must, should, not
+}
+
+// exactWord is an exclusion: the word as typed, accented or folded.
+func (w weights) exactWord(t string, accented bool) []query.Query {
+	var qs []query.Query
+	for _, f := range w.fields() {
+		if accented && vietnamese.HasDiacritics(t) {
+			qs = append(qs, termQ(t, f.acc, 1))
+		} else {
+			qs = append(qs, termQ(fold(t), f.fold, 1))
+		}
+	}
+	return qs
+}
+
+func anyDiacritics(ts []string) bool {
+	for _, t := range ts {
+		if vietnamese.HasDiacritics(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// aclFilter lists the classifications the caller may see. It is part of
+// every query's filter, so hidden documents never reach hits, totals,
+// facets, highlights or precedents.
+func aclFilter(clearance archive.Classification) query.Query {
+	var qs []query.Query
+	for _, c := range archive.Classifications {
+		if clearance.Allows(c) {
+			qs = append(qs, termQ(string(c), fClass, 1))
+		}
+	}
+	if len(qs) == 0 {
+		return query.NewMatchNoneQuery()
+	}
+	return disj(qs...)
+}

@@ -1,0 +1,356 @@
+package search
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"vanthu/archive"
+)
+
+// Request is one search as the API receives it.
+type Request struct {
+	Q                         string
+	Type, Issuer, Level, Task string
+	Year                      int
+	From, To                  time.Time // issued between, inclusive; zero is open
+	Sort                      string    // "relevance" (default), "issued_at", "-issued_at"
+	Size                      int       // default 20, at most 100
+	After                     string    // opaque cursor from a previous Result.Next
+	Clearance                 archive.Classification
+	Facets                    bool
+	Highlight                 bool
+}
+
+// Result is one page of hits.
+type Result struct {
+	Total  uint64                 `json:"total"`
+	Hits   []Hit                  `json:"hits"`
+	Facets map[string][]FacetTerm `json:"facets,omitempty"`
+	Next   string                 `json:"next,omitempty"`
+}
+
+// Hit is a document in a result; the rest of its metadata is the catalog's.
+type Hit struct {
+	ID         string              `json:"id"`
+	Number     string              `json:"number"`
+	Type       string              `json:"type"`
+	Issuer     string              `json:"issuer"`
+	IssuedAt   string              `json:"issued_at"` // YYYY-MM-DD or ""
+	Subject    string              `json:"subject"`
+	Score      float64             `json:"score"`
+	Highlights map[string][]string `json:"highlights,omitempty"` // field → HTML fragments, <mark> only
+}
+
+// FacetTerm is one value of a facet and how many matching documents have it.
+type FacetTerm struct {
+	Term  string `json:"term"`
+	Count int    `json:"count"`
+}
+
+const (
+	defaultSize = 20
+	maxSize     = 100
+	facetSize   = 20
+)
+
+// Sort orders.
+const (
+	SortRelevance = "relevance"
+	SortIssued    = "issued_at"
+	SortIssuedDsc = "-issued_at"
+)
+
+var facetFields = []string{fType, fIssuer, fYear, fLevel}
+
+// Search runs a user query. A query or cursor it cannot read is an error
+// wrapping archive.ErrInvalid whose message is a hint for the user.
+func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	p, err := parse(r.Q, ix.analyze)
+	if err != nil {
+		return nil, err
+	}
+	filter := r.filter()
+	exact := func(key string) bool {
+		bq := query.NewBooleanQuery(nil, nil, nil)
+		bq.AddMust(termQ(key, fNumber, 1))
+		bq.AddFilter(filter)
+		n, err := ix.countCtx(ctx, bleve.NewSearchRequest(bq))
+		return err == nil && n > 0
+	}
+	must, should, not := defaultWeights.build(p, exact)
+	sortBy := r.Sort
+	if sortBy == "" {
+		sortBy = SortRelevance
+	}
+	if sortBy == SortRelevance && len(must)+len(should) == 0 {
+		// Without words every score is equal; newest first is what a
+		// clerk browsing a filter expects.
+		sortBy = SortIssuedDsc
+	}
+	key := r.cursorKey(sortBy)
+	var after []string
+	if r.After != "" {
+		if after, err = decodeCursor(r.After, key); err != nil {
+			return nil, err
+		}
+	}
+	if len(should) > 0 {
+		vis, err := ix.visibility(ctx, r.Clearance)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		should = vis.prune(should)
+		vis.close()
+		if len(should) == 0 && len(must) == 0 {
+			// Every word is absent from what the caller may see. Without
+			// this, an empty query would list everything.
+			return r.empty(), nil
+		}
+	}
+	bq := query.NewBooleanQuery(nil, nil, nil)
+	bq.AddMust(must...)
+	bq.AddShould(should...)
+	bq.AddMustNot(not...)
+	bq.AddFilter(filter)
+
+	req := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(bq, quantize, nil, nil), r.Size+1, 0, false)
+	req.SortByCustom(sortOrder(sortBy))
+	if after != nil {
+		req.SearchAfter = after
+	}
+	req.Fields = []string{fNumber, fType, fIssuer, fIssuedKey, fSubject, fSubjectShown}
+	if r.Highlight {
+		req.Fields = append(req.Fields, fBody)
+		// Fragments are cut by this package from term locations: Bleve's
+		// HTML formatter does not escape the text around the marks.
+		req.IncludeLocations = true
+	}
+	if r.Facets {
+		for _, f := range facetFields {
+			req.AddFacet(f, bleve.NewFacetRequest(f, facetSize))
+		}
+	}
+	res, err := ix.bi.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+
+	out := &Result{Total: res.Total, Hits: make([]Hit, 0, min(len(res.Hits), r.Size))}
+	for i, dm := range res.Hits {
+		if i == r.Size {
+			out.Next = encodeCursor(key, cursorValues(sortBy, res.Hits[i-1]))
+			break
+		}
+		h := hitOf(dm)
+		if r.Highlight {
+			h.Highlights = highlights(dm)
+		}
+		out.Hits = append(out.Hits, h)
+	}
+	if r.Facets {
+		out.Facets = make(map[string][]FacetTerm, len(facetFields))
+		for _, f := range facetFields {
+			terms := []FacetTerm{}
+			if fr := res.Facets[f]; fr != nil && fr.Terms != nil {
+				for _, t := range fr.Terms.Terms() {
+					terms = append(terms, FacetTerm{Term: t.Term, Count: t.Count})
+				}
+			}
+			out.Facets[f] = terms
+		}
+	}
+	return out, nil
+}
+
+// empty is the result of a search that matches nothing, facets included.
+func (r *Request) empty() *Result {
+	out := &Result{Hits: []Hit{}}
+	if r.Facets {
+		out.Facets = make(map[string][]FacetTerm, len(facetFields))
+		for _, f := range facetFields {
+			out.Facets[f] = []FacetTerm{}
+		}
+	}
+	return out
+}
+
+// quantize rounds a score to float32 precision. Bleve sums clause scores
+// in an order that depends on segment layout, so the same document can
+// score a few ulps apart before and after a background merge; rounding
+// keeps search_after cursors and equal-content ties stable.
+func quantize(_ context.Context, d *bsearch.DocumentMatch) (float64, error) {
+	return float64(float32(d.Score)), nil
+}
+
+func (r *Request) validate() error {
+	if r.Clearance.Rank() > archive.TuyetMat.Rank() {
+		// Allows would let an unknown clearance see everything.
+		return archive.Errorf(archive.ErrInvalid, "invalid_clearance", "clearance %q is not one of none, mat, toi_mat, tuyet_mat", r.Clearance)
+	}
+	switch r.Sort {
+	case "", SortRelevance, SortIssued, SortIssuedDsc:
+	default:
+		return invalid("Sort must be relevance, issued_at or -issued_at, not %q.", r.Sort)
+	}
+	switch {
+	case r.Size < 0:
+		return invalid("The page size must be positive.")
+	case r.Size == 0:
+		r.Size = defaultSize
+	case r.Size > maxSize:
+		r.Size = maxSize
+	}
+	if r.Year != 0 && (r.Year < 1900 || r.Year > 2200) {
+		return invalid("The year %d is out of range.", r.Year)
+	}
+	if !r.From.IsZero() && !r.To.IsZero() && r.To.Before(r.From) {
+		return invalid("The end date is before the start date.")
+	}
+	return nil
+}
+
+// filter is the non-scoring part of the query: access control and the
+// caller's metadata filters.
+func (r *Request) filter() query.Query {
+	fs := []query.Query{aclFilter(r.Clearance)}
+	for _, kv := range [][2]string{{fType, r.Type}, {fIssuer, r.Issuer}, {fLevel, r.Level}, {fTasks, r.Task}} {
+		if kv[1] != "" {
+			fs = append(fs, termQ(kv[1], kv[0], 1))
+		}
+	}
+	if r.Year != 0 {
+		fs = append(fs, termQ(strconv.Itoa(r.Year), fYear, 1))
+	}
+	if !r.From.IsZero() || !r.To.IsZero() {
+		yes := true
+		var start, end time.Time
+		if !r.From.IsZero() {
+			start = r.From.UTC()
+		}
+		if !r.To.IsZero() {
+			// To is a day: include all of it.
+			end = r.To.UTC()
+			if end.Equal(end.Truncate(24 * time.Hour)) {
+				end = end.Add(24*time.Hour - time.Nanosecond)
+			}
+		}
+		dq := query.NewDateRangeInclusiveQuery(start, end, &yes, &yes)
+		dq.SetField(fIssuedAt)
+		fs = append(fs, dq)
+	}
+	return query.NewConjunctionQuery(fs)
+}
+
+// sortOrder always ends with the document id, so equal keys still give a
+// total order and search_after never skips or repeats a hit.
+//
+// Dates sort on the issued_key string ("2006-01-02"), not on the datetime
+// field: Bleve's search_after for a typed date sort needs an RFC 3339
+// value, and a document without a date has none, so the cursor could not
+// pass one. A string key round-trips Bleve's missing-value marker too.
+func sortOrder(by string) bsearch.SortOrder {
+	id := &bsearch.SortDocID{}
+	switch by {
+	case SortIssued, SortIssuedDsc:
+		return bsearch.SortOrder{&bsearch.SortField{
+			Field:   fIssuedKey,
+			Desc:    by == SortIssuedDsc,
+			Type:    bsearch.SortFieldAsString,
+			Missing: bsearch.SortFieldMissingLast,
+		}, id}
+	}
+	return bsearch.SortOrder{&bsearch.SortScore{Desc: true}, id}
+}
+
+// cursorValues are the search_after values of a hit: Bleve's decoded sort
+// values, except the score, which Bleve reports as the literal "_score".
+func cursorValues(by string, dm *bsearch.DocumentMatch) []string {
+	vals := append([]string(nil), dm.DecodedSort...)
+	if by != SortIssued && by != SortIssuedDsc && len(vals) > 0 {
+		vals[0] = strconv.FormatFloat(dm.Score, 'g', -1, 64)
+	}
+	if n := len(vals); n > 0 {
+		vals[n-1] = dm.ID
+	}
+	return vals
+}
+
+type cursor struct {
+	Key    uint64   `json:"k"`
+	Values []string `json:"v"`
+}
+
+// cursorKey ties a cursor to the search it came from: a cursor replayed
+// with another query or sort would silently skip documents.
+func (r *Request) cursorKey(sortBy string) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%q|%q|%q|%q|%q|%d|%d|%d|%s|%s", r.Q, r.Type, r.Issuer, r.Level, r.Task, r.Year,
+		r.From.UnixNano(), r.To.UnixNano(), sortBy, r.Clearance)
+	return h.Sum64()
+}
+
+func encodeCursor(key uint64, vals []string) string {
+	b, _ := json.Marshal(cursor{Key: key, Values: vals})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, key uint64) ([]string, error) {
+	bad := invalid("The page cursor is not valid for this search; start again from the first page.")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.Key != key || len(c.Values) != 2 {
+		return nil, bad
+	}
+	return c.Values, nil
+}
+
+func hitOf(dm *bsearch.DocumentMatch) Hit {
+	str := func(f string) string {
+		s, _ := dm.Fields[f].(string)
+		return s
+	}
+	h := Hit{
+		ID:       dm.ID,
+		Number:   str(fNumber),
+		Type:     str(fType),
+		Issuer:   str(fIssuer),
+		IssuedAt: str(fIssuedKey),
+		Subject:  str(fSubject),
+		Score:    dm.Score,
+	}
+	if s := str(fSubjectShown); s != "" {
+		h.Subject = s
+	}
+	if math.IsNaN(h.Score) || math.IsInf(h.Score, 0) {
+		h.Score = 0 // JSON cannot carry them
+	}
+	return h
+}
+
+// analyze cuts text with the index's accented analyzer, so query terms
+// are exactly the indexed ones.
+func (ix *Index) analyze(s string) []string {
+	a := ix.bi.Mapping().AnalyzerNamed(analyzerAccented)
+	toks := a.Analyze([]byte(s))
+	out := make([]string, 0, len(toks))
+	for _, t := range toks {
+		out = append(out, string(t.Term))
+	}
+	return out
+}

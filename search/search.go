@@ -1,0 +1,244 @@
+// Package search owns vanthu's full-text index: the Bleve mapping and its
+// Vietnamese analysis (NFC and tone placement, accented, folded and
+// two-syllable shingle fields), the user query language and its parser,
+// ranking, filters, facets, cursors, highlighted fragments, precedents
+// (Similar), and the access-control filter that every query carries.
+//
+// The index is derived data: the catalog can always rebuild it. That is why
+// Open reports an unreadable or outdated index as ErrCorrupt instead of
+// trying to repair it.
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/blevesearch/bleve/v2"
+
+	"vanthu/archive"
+	"vanthu/ingest/vietnamese"
+)
+
+// ErrCorrupt means the index directory exists but cannot be used (damaged
+// files, or built by another mapping version). The caller deletes the
+// directory and rebuilds the index from the catalog.
+var ErrCorrupt = errors.New("search index corrupt")
+
+// Doc is what the index needs to know about one document.
+type Doc struct {
+	ID, Number, Type, TypeName, Issuer, Level string
+	Classification                            archive.Classification
+	IssuedAt, RegisteredAt                    time.Time // zero if unknown
+	Subject, Body, Signer, Direction          string
+	Tags, Tasks, Cites                        []string
+	Signed                                    bool
+	Status                                    string
+}
+
+// Index is a Bleve index of documents. It is safe for concurrent use.
+type Index struct {
+	bi bleve.Index
+}
+
+const versionKey = "vanthu_mapping_version"
+
+// Open opens the index in dir, creating it when dir is missing or empty.
+// An index that cannot be opened, or was built with another mapping
+// version, is reported with an error wrapping ErrCorrupt.
+func Open(dir string) (*Index, error) {
+	if empty, err := missingOrEmpty(dir); err != nil {
+		return nil, fmt.Errorf("search: open %s: %w", dir, err)
+	} else if empty {
+		return create(dir)
+	}
+	bi, err := bleve.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("search: open %s: %w: %v", dir, ErrCorrupt, err)
+	}
+	v, err := bi.GetInternal([]byte(versionKey))
+	if err != nil || string(v) != mappingVersion {
+		bi.Close()
+		if err != nil {
+			return nil, fmt.Errorf("search: open %s: %w: %v", dir, ErrCorrupt, err)
+		}
+		return nil, fmt.Errorf("search: open %s: %w: mapping version %q, want %q", dir, ErrCorrupt, v, mappingVersion)
+	}
+	return &Index{bi: bi}, nil
+}
+
+func missingOrEmpty(dir string) (bool, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return len(entries) == 0, nil
+}
+
+func create(dir string) (*Index, error) {
+	m, err := newMapping()
+	if err != nil {
+		return nil, fmt.Errorf("search: mapping: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, fmt.Errorf("search: create %s: %w", dir, err)
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// bleve.New wants to create the directory itself; an empty one is removed first.
+		return nil, fmt.Errorf("search: create %s: %w", dir, err)
+	}
+	bi, err := bleve.New(dir, m)
+	if err != nil {
+		return nil, fmt.Errorf("search: create %s: %w", dir, err)
+	}
+	if err := bi.SetInternal([]byte(versionKey), []byte(mappingVersion)); err != nil {
+		bi.Close()
+		return nil, fmt.Errorf("search: create %s: %w", dir, err)
+	}
+	return &Index{bi: bi}, nil
+}
+
+// Close flushes and closes the index.
+func (ix *Index) Close() error { return ix.bi.Close() }
+
+// Count is the number of indexed documents.
+func (ix *Index) Count() (uint64, error) { return ix.bi.DocCount() }
+
+// Index adds or replaces docs in one batch: one segment, one fsync.
+func (ix *Index) Index(docs []Doc) error {
+	b := ix.bi.NewBatch()
+	for i := range docs {
+		d := &docs[i]
+		if d.ID == "" {
+			return archive.Errorf(archive.ErrInvalid, "invalid_document", "search: document %d has no id", i)
+		}
+		if err := b.Index(d.ID, fields(d)); err != nil {
+			return fmt.Errorf("search: index %s: %w", d.ID, err)
+		}
+	}
+	if err := ix.bi.Batch(b); err != nil {
+		return fmt.Errorf("search: index batch of %d: %w", len(docs), err)
+	}
+	return nil
+}
+
+// Delete removes documents; unknown ids are ignored.
+func (ix *Index) Delete(ids []string) error {
+	b := ix.bi.NewBatch()
+	for _, id := range ids {
+		b.Delete(id)
+	}
+	if err := ix.bi.Batch(b); err != nil {
+		return fmt.Errorf("search: delete %d: %w", len(ids), err)
+	}
+	return nil
+}
+
+// fields flattens a Doc into the properties the mapping indexes. Text is
+// normalised here, not in an analyzer char filter: NFC and tone placement
+// change byte lengths, and the stored text must be the exact text the
+// offsets of term vectors point into.
+func fields(d *Doc) map[string]interface{} {
+	subject := vietnamese.Normalize(d.Subject)
+	m := map[string]interface{}{
+		fSubject: subject,
+		fBody:    vietnamese.Normalize(d.Body),
+		fClass:   classKey(d.Classification),
+	}
+	if subject != d.Subject {
+		m[fSubjectShown] = d.Subject
+	}
+	put := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	put(fNumber, numberKey(d.Number))
+	put(fNumberFold, numberFoldKey(d.Number))
+	put(fType, d.Type)
+	put(fIssuer, d.Issuer)
+	put(fLevel, d.Level)
+	put(fSigner, d.Signer)
+	put(fDirection, d.Direction)
+	put(fStatus, d.Status)
+	if !d.IssuedAt.IsZero() {
+		m[fIssuedAt] = d.IssuedAt.UTC()
+		m[fIssuedKey] = d.IssuedAt.Format(time.DateOnly)
+		m[fYear] = strconv.Itoa(d.IssuedAt.Year())
+	}
+	if !d.RegisteredAt.IsZero() {
+		m[fRegistered] = d.RegisteredAt.UTC()
+	}
+	if len(d.Tags) > 0 {
+		m[fTags] = d.Tags
+	}
+	if len(d.Tasks) > 0 {
+		m[fTasks] = d.Tasks
+	}
+	if len(d.Cites) > 0 {
+		cites := make([]string, 0, len(d.Cites))
+		for _, c := range d.Cites {
+			if k := numberKey(c); k != "" {
+				cites = append(cites, k)
+			}
+		}
+		m[fCites] = cites
+	}
+	return m
+}
+
+// classKey is the indexed classification; "" is none, and an unknown level
+// is indexed as itself, which no clearance filter lists, so it stays hidden.
+func classKey(c archive.Classification) string {
+	if c == "" {
+		return string(archive.Unclassified)
+	}
+	return string(c)
+}
+
+// numberKey is the exact key of a số ký hiệu: NFC, all whitespace removed,
+// case kept, because QĐ (quyết định) and QyĐ (quy định) differ only by case
+// and a letter.
+func numberKey(s string) string {
+	s = vietnamese.Normalize(s)
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// numberFoldKey is the forgiving key: letters and digits only, folded and
+// lower-cased, so a typed "1623 kh ubnd" finds 1623/KH-UBND. It conflates
+// HD/HĐ and DA/ĐA, which is why queries use it only when the exact key
+// finds nothing.
+func numberFoldKey(s string) string {
+	s = strings.ToLower(vietnamese.Fold(vietnamese.Normalize(s)))
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// countCtx runs a bleve search with no hits, only to count; used by the
+// exact-number probe.
+func (ix *Index) countCtx(ctx context.Context, req *bleve.SearchRequest) (uint64, error) {
+	req.Size = 0
+	res, err := ix.bi.SearchInContext(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	return res.Total, nil
+}

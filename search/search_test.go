@@ -1,0 +1,633 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"vanthu/archive"
+)
+
+func day(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// fixture is a small archive with the cases the tests need: a plan and a
+// report citing it, QĐ and QyĐ with the same number, a secret document, a
+// subject with markup, text in NFD and new-style tone placement.
+func fixture() []Doc {
+	docs := []Doc{
+		{ID: "kh1623", Number: "1623/KH-UBND", Type: "KH", TypeName: "Kế hoạch", Issuer: "UBND tỉnh Quảng Nam", Level: "provincial",
+			IssuedAt: day("2018-04-10"), Subject: "Kế hoạch công tác đối ngoại năm 2018",
+			Body: "Thực hiện Chỉ thị số 25-CT/TW về đẩy mạnh và nâng tầm đối ngoại đa phương. Ngoại giao kinh tế, ngoại giao văn hóa, công tác người Việt Nam ở nước ngoài, thông tin đối ngoại, biên giới lãnh thổ, lãnh sự và bảo hộ công dân.",
+			Tasks: []string{"t1", "t2"}, Cites: []string{"25-CT/TW"}},
+		{ID: "bc-kh", Number: "88/BC-SNgV", Type: "BC", Issuer: "Sở Ngoại vụ", Level: "provincial",
+			IssuedAt: day("2018-12-20"), Subject: "Báo cáo kết quả thực hiện Kế hoạch số 1623/KH-UBND",
+			Body: "Sở Ngoại vụ báo cáo kết quả triển khai các nhiệm vụ đối ngoại trong năm.", Tasks: []string{"t1"},
+			Cites: []string{"1623 /KH - UBND"}},
+		{ID: "qd30", Number: "30/QĐ-UBND", Type: "QĐ", Issuer: "UBND tỉnh Quảng Nam", Level: "provincial",
+			IssuedAt: day("2019-01-05"), Subject: "Quyết định ban hành quy chế làm việc", Body: "Ban hành kèm theo Quyết định này Quy chế làm việc."},
+		{ID: "qyd30", Number: "30/QyĐ-UBND", Type: "QyĐ", Issuer: "UBND tỉnh Quảng Nam", Level: "provincial",
+			IssuedAt: day("2019-01-06"), Subject: "Quy định về quản lý đoàn ra, đoàn vào", Body: "Quy định này áp dụng đối với các đoàn ra, đoàn vào."},
+		{ID: "nd30", Number: "30/2020/NĐ-CP", Type: "NĐ", Issuer: "Chính phủ", Level: "central",
+			IssuedAt: day("2020-03-05"), Subject: "Nghị định về công tác văn thư", Body: "Nghị định này quy định về công tác văn thư và quản lý nhà nước về công tác văn thư."},
+		{ID: "ct25", Number: "25-CT/TW", Type: "CT", Issuer: "Ban Bí thư", Level: "central",
+			IssuedAt: day("2018-08-08"), Subject: "Chỉ thị về đẩy mạnh và nâng tầm đối ngoại đa phương đến năm 2030", Body: "Đối ngoại đa phương là định hướng chiến lược."},
+		{ID: "secret", Number: "12/KH-SNgV", Type: "KH", Issuer: "Sở Ngoại vụ", Level: "provincial", Classification: archive.Mat,
+			IssuedAt: day("2021-06-01"), Subject: "Phương án bảo vệ đoàn cấp cao zebrakhu",
+			Body: "Địa điểm hầmngầm zebrakhu được giữ bí mật."},
+		{ID: "script", Number: "5/BC-VP", Type: "BC", Issuer: "Văn phòng", Level: "provincial",
+			IssuedAt: day("2022-02-02"), Subject: "Báo cáo <script>alert('x')</script> & đoàn ra", Body: "Nội dung <b>đậm</b> báo cáo."},
+		{ID: "nfd", Number: "7/TB-SNgV", Type: "TB", Issuer: "Sở Ngoại vụ", Level: "provincial",
+			IssuedAt: day("2023-03-03"), Subject: norm.NFD.String("Thông báo kế hoạch đối ngoại quý II"),
+			Body: norm.NFD.String("Triển khai kế hoạch đối ngoại và hoà bình hữu nghị.")},
+		{ID: "leave", Type: "CV", Issuer: "Sở Lao động", Level: "provincial", IssuedAt: day("2021-01-01"),
+			Subject: "Về chế độ nghỉ phép năm", Body: "Người lao động được nghỉ phép năm 12 ngày làm việc, hưởng nguyên lương; số ngày nghỉ phép tăng theo thâm niên."},
+		{ID: "days", Type: "CV", Issuer: "Sở Lao động", Level: "provincial",
+			Subject: "Thông báo lịch trực", Body: "Người trực ban làm việc các ngày trong tuần."},
+	}
+	for i := range 25 {
+		docs = append(docs, Doc{
+			ID: fmt.Sprintf("hn%02d", i), Number: fmt.Sprintf("%d/GM-SNgV", 100+i), Type: "GM", Issuer: "Sở Ngoại vụ", Level: "provincial",
+			IssuedAt: day("2024-01-01").AddDate(0, 0, (i*7)%25), Subject: fmt.Sprintf("Giấy mời dự hội nghị số %d", i),
+			Body: "Mời dự hội nghị tổng kết công tác đối ngoại nhân dân.",
+		})
+	}
+	// Two undated invitations: they must sort last and still paginate.
+	for i := range 2 {
+		docs = append(docs, Doc{ID: fmt.Sprintf("hnx%d", i), Type: "GM", Issuer: "Sở Ngoại vụ", Subject: "Giấy mời dự hội nghị không ngày", Body: "hội nghị"})
+	}
+	return docs
+}
+
+func newIndex(t testing.TB, docs []Doc) *Index {
+	t.Helper()
+	ix, err := Open(filepath.Join(t.TempDir(), "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	if err := ix.Index(docs); err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+var ctx = context.Background()
+
+func ids(r *Result) []string {
+	out := make([]string, len(r.Hits))
+	for i, h := range r.Hits {
+		out[i] = h.ID
+	}
+	return out
+}
+
+func TestFoldedAccentedAndNFDQueriesAgree(t *testing.T) {
+	ix := newIndex(t, fixture())
+	accented := "kế hoạch đối ngoại"
+	var want []string
+	for _, q := range []string{accented, "ke hoach doi ngoai", norm.NFD.String(accented), "KẾ HOẠCH ĐỐI NGOẠI"} {
+		res, err := ix.Search(ctx, Request{Q: q, Highlight: true, Size: 100})
+		if err != nil {
+			t.Fatalf("Search(%q): %v", q, err)
+		}
+		got := ids(res)
+		slices.Sort(got)
+		if want == nil {
+			want = got
+		} else if !slices.Equal(got, want) {
+			t.Errorf("Search(%q) = %v, want %v", q, got, want)
+		}
+		if !slices.Contains(got, "kh1623") || !slices.Contains(got, "nfd") {
+			t.Errorf("Search(%q) = %v, want kh1623 and nfd", q, got)
+		}
+		for _, h := range res.Hits {
+			for f, frags := range h.Highlights {
+				for _, fr := range frags {
+					if !utf8.ValidString(fr) {
+						t.Errorf("Search(%q) %s %s: invalid UTF-8 %q", q, h.ID, f, fr)
+					}
+				}
+			}
+			if h.ID == "kh1623" {
+				want := "<mark>Kế</mark> <mark>hoạch</mark> công tác <mark>đối</mark> <mark>ngoại</mark> năm 2018"
+				if got := h.Highlights["subject"]; len(got) != 1 || got[0] != want {
+					t.Errorf("Search(%q) subject highlight = %q, want %q", q, got, want)
+				}
+			}
+			if h.ID == "nfd" && !strings.Contains(strings.Join(h.Highlights["body"], ""), "<mark>đối</mark>") {
+				t.Errorf("Search(%q) nfd body highlight = %q, want a marked NFC đối", q, h.Highlights["body"])
+			}
+		}
+	}
+}
+
+func TestTonePlacement(t *testing.T) {
+	ix := newIndex(t, fixture())
+	for _, q := range []string{"hòa bình", "hoà bình", "hoa binh"} {
+		res, err := ix.Search(ctx, Request{Q: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Hits) == 0 || res.Hits[0].ID != "nfd" {
+			t.Errorf("Search(%q) = %v, want nfd first", q, ids(res))
+		}
+	}
+}
+
+func TestNumberRanksFirst(t *testing.T) {
+	ix := newIndex(t, fixture())
+	tests := []struct {
+		q          string
+		first      string
+		second     string // "" when not checked
+		notInFirst string
+	}{
+		{"1623/KH-UBND", "kh1623", "bc-kh", ""},
+		{"1623 /KH - UBND", "kh1623", "bc-kh", ""},
+		{"Số: 1623/KH-UBND", "kh1623", "", ""},
+		{"1623 kh ubnd", "kh1623", "", ""},
+		{"1623/kh-ubnd", "kh1623", "", ""}, // exact key misses, folded key stands in
+		{"30/QĐ-UBND", "qd30", "", "qyd30"},
+		{"30/QyĐ-UBND", "qyd30", "", "qd30"},
+		{"30/2020/NĐ-CP", "nd30", "", ""},
+		{"25-CT/TW", "ct25", "kh1623", ""},
+		{"kế hoạch 1623/KH-UBND đối ngoại", "kh1623", "", ""},
+	}
+	for _, tt := range tests {
+		res, err := ix.Search(ctx, Request{Q: tt.q})
+		if err != nil {
+			t.Fatalf("Search(%q): %v", tt.q, err)
+		}
+		got := ids(res)
+		if len(got) == 0 || got[0] != tt.first {
+			t.Errorf("Search(%q) = %v, want %s first", tt.q, got, tt.first)
+			continue
+		}
+		if tt.second != "" && (len(got) < 2 || got[1] != tt.second) {
+			t.Errorf("Search(%q) = %v, want %s second", tt.q, got, tt.second)
+		}
+		if tt.notInFirst != "" && len(got) > 1 && res.Hits[1].Score*10 > res.Hits[0].Score && got[1] == tt.notInFirst {
+			t.Errorf("Search(%q): %s scores close to %s: %v", tt.q, tt.notInFirst, tt.first, res.Hits[:2])
+		}
+	}
+}
+
+func TestLongQuestionRanksByOverlap(t *testing.T) {
+	ix := newIndex(t, fixture())
+	q := "người lao động được nghỉ phép bao nhiêu ngày"
+	for _, q := range []string{q, foldQ(q)} {
+		res, err := ix.Search(ctx, Request{Q: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ids(res)
+		if len(got) < 2 || got[0] != "leave" || !slices.Contains(got, "days") {
+			t.Errorf("Search(%q) = %v, want leave first and days among the hits (no word is mandatory)", q, got)
+		}
+	}
+}
+
+func foldQ(s string) string { return strings.ToLower(fold(s)) }
+
+func TestQueryOperators(t *testing.T) {
+	ix := newIndex(t, fixture())
+	tests := []struct {
+		q       string
+		want    []string // must be present
+		notWant []string // must be absent
+	}{
+		{`"đa phương"`, []string{"kh1623", "ct25"}, []string{"nfd", "qyd30"}},
+		{`"da phuong"`, []string{"kh1623", "ct25"}, []string{"nfd"}},
+		{`đối ngoại -"đa phương"`, []string{"nfd", "bc-kh"}, []string{"kh1623", "ct25"}},
+		{`đối ngoại -lãnh`, []string{"ct25"}, []string{"kh1623"}},
+		{`doi ngoai -lanh`, []string{"ct25"}, []string{"kh1623"}},
+		{`+"văn thư" nghị định`, []string{"nd30"}, []string{"kh1623"}},
+		{`trien*`, []string{"nfd", "bc-kh"}, []string{"kh1623"}},
+		{`triển*`, []string{"nfd", "bc-kh"}, []string{"kh1623"}},
+		{`-hội`, []string{"kh1623"}, []string{"hn00", "hnx0"}},
+	}
+	for _, tt := range tests {
+		res, err := ix.Search(ctx, Request{Q: tt.q, Size: 100})
+		if err != nil {
+			t.Fatalf("Search(%q): %v", tt.q, err)
+		}
+		got := ids(res)
+		for _, w := range tt.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("Search(%q) = %v, want %s", tt.q, got, w)
+			}
+		}
+		for _, w := range tt.notWant {
+			if slices.Contains(got, w) {
+				t.Errorf("Search(%q) = %v, want no %s", tt.q, got, w)
+			}
+		}
+	}
+}
+
+func TestBadQueries(t *testing.T) {
+	ix := newIndex(t, fixture())
+	many := strings.Repeat("từ ", 1000)
+	tests := []struct {
+		name string
+		r    Request
+	}{
+		{"unbalanced quote", Request{Q: `"kế hoạch`}},
+		{"lone minus", Request{Q: `đối ngoại -`}},
+		{"lone minus middle", Request{Q: `đối - ngoại`}},
+		{"lone plus", Request{Q: `+`}},
+		{"star alone", Request{Q: `*`}},
+		{"one-letter prefix", Request{Q: `t*`}},
+		{"inner star", Request{Q: `tr*en`}},
+		{"empty phrase", Request{Q: `""`}},
+		{"10 MB", Request{Q: strings.Repeat("a", 10<<20)}},
+		{"1000 terms", Request{Q: many}},
+		{"invalid UTF-8", Request{Q: "k\xffe"}},
+		{"sort", Request{Q: "a", Sort: "date"}},
+		{"cursor", Request{Q: "a", After: "not-a-cursor"}},
+		{"clearance", Request{Q: "a", Clearance: "secret"}},
+		{"dates", Request{From: day("2020-01-02"), To: day("2020-01-01")}},
+	}
+	for _, tt := range tests {
+		res, err := ix.Search(ctx, tt.r)
+		if !errors.Is(err, archive.ErrInvalid) {
+			t.Errorf("%s: Search = %v, %v; want ErrInvalid", tt.name, res, err)
+			continue
+		}
+		var ae *archive.Error
+		if !errors.As(err, &ae) || len(ae.Message) < 20 || len(ae.Message) > 200 {
+			t.Errorf("%s: error %q is not a short hint", tt.name, err)
+		}
+	}
+}
+
+// A caller never learns anything about a document above clearance: a word
+// found only in a secret document gives the same result as nonsense.
+func TestClearanceIsInsideTheQuery(t *testing.T) {
+	ix := newIndex(t, fixture())
+	for _, tt := range []struct{ q, nonsense string }{
+		{"zebrakhu", "qwxzzyvv"},
+		{"hầmngầm", "qwxzzyvv"},
+		{"zebrakhu hội nghị", "qwxzzyvv hội nghị"},
+		// The number's syllables still match words in visible documents,
+		// so its twin is a number of the same shape that exists nowhere.
+		{"12/KH-SNgV", "12/KH-SNgX"},
+		{"12 kh sngv", "12 kh sngx"},
+		{`"bảo vệ đoàn cấp cao"`, `"bảo vệ đoàn cấp thấp"`},
+	} {
+		q := tt.q
+		r := Request{Q: q, Facets: true, Highlight: true, Clearance: archive.Unclassified}
+		got, err := ix.Search(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Q = tt.nonsense
+		nonsense, err := ix.Search(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The cursor is bound to its query text, so it differs by design.
+		got.Next, nonsense.Next = "", ""
+		if !reflect.DeepEqual(got, nonsense) {
+			t.Errorf("Search(%q, none) = %+v, want the nonsense result %+v", q, got, nonsense)
+		}
+		cleared, err := ix.Search(ctx, Request{Q: q, Clearance: archive.Mat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids := ids(cleared); !strings.Contains(q, "hội") && (len(ids) == 0 || ids[0] != "secret") {
+			t.Errorf("Search(%q, mat) = %v, want secret first", q, ids)
+		}
+	}
+	// Facets over everything: the secret KH is counted only with clearance.
+	for _, c := range []struct {
+		clearance archive.Classification
+		kh        int
+	}{{archive.Unclassified, 1}, {archive.Mat, 2}, {archive.TuyetMat, 2}} {
+		res, err := ix.Search(ctx, Request{Facets: true, Clearance: c.clearance})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := facetCount(res, "type", "KH"); got != c.kh {
+			t.Errorf("clearance %s: facet type KH = %d, want %d", c.clearance, got, c.kh)
+		}
+	}
+	if _, err := ix.Similar(ctx, "secret", archive.Unclassified, 5); !errors.Is(err, archive.ErrNotFound) {
+		t.Errorf("Similar(secret, none) error = %v, want ErrNotFound", err)
+	}
+	res, err := ix.Similar(ctx, "kh1623", archive.Unclassified, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(ids(res), "secret") {
+		t.Errorf("Similar(kh1623, none) = %v, includes secret", ids(res))
+	}
+}
+
+func facetCount(r *Result, facet, term string) int {
+	for _, ft := range r.Facets[facet] {
+		if ft.Term == term {
+			return ft.Count
+		}
+	}
+	return 0
+}
+
+func TestFacetsAndFilters(t *testing.T) {
+	ix := newIndex(t, fixture())
+	res, err := ix.Search(ctx, Request{Q: "hội nghị", Type: "GM", Facets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 27 {
+		t.Errorf("Total = %d, want 27", res.Total)
+	}
+	wantFacets := map[string][]FacetTerm{
+		"type":   {{"GM", 27}},
+		"issuer": {{"Sở Ngoại vụ", 27}},
+		"year":   {{"2024", 25}},
+		"level":  {{"provincial", 25}},
+	}
+	if !reflect.DeepEqual(res.Facets, wantFacets) {
+		t.Errorf("Facets = %v, want %v", res.Facets, wantFacets)
+	}
+	tests := []struct {
+		r     Request
+		total uint64
+	}{
+		{Request{Type: "KH"}, 1},
+		{Request{Type: "QyĐ"}, 1},
+		{Request{Issuer: "Sở Ngoại vụ"}, 29}, // and the secret one
+		{Request{Level: "central"}, 2},
+		{Request{Year: 2019}, 2},
+		{Request{Task: "t1"}, 2},
+		{Request{Task: "t2"}, 1},
+		{Request{From: day("2019-01-06"), To: day("2020-03-05")}, 2},
+		{Request{Q: "quy", Year: 2019}, 2},
+		{Request{Q: "đối ngoại", Level: "central"}, 1},
+	}
+	for _, tt := range tests {
+		res, err := ix.Search(ctx, tt.r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total != tt.total {
+			t.Errorf("Search(%+v).Total = %d, want %d (%v)", tt.r, res.Total, tt.total, ids(res))
+		}
+	}
+}
+
+func TestSortByDate(t *testing.T) {
+	ix := newIndex(t, fixture())
+	for _, sort := range []string{SortIssued, SortIssuedDsc} {
+		res, err := ix.Search(ctx, Request{Q: "hội nghị", Type: "GM", Sort: sort, Size: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dates []string
+		for _, h := range res.Hits {
+			dates = append(dates, h.IssuedAt)
+		}
+		n := len(dates)
+		if n != 27 || dates[n-1] != "" || dates[n-2] != "" {
+			t.Fatalf("sort %s: dates %v, want 27 with the two undated last", sort, dates)
+		}
+		dated := dates[:n-2]
+		want := slices.Clone(dated)
+		slices.Sort(want)
+		if sort == SortIssuedDsc {
+			slices.Reverse(want)
+		}
+		if !slices.Equal(dated, want) {
+			t.Errorf("sort %s: dates %v, want %v", sort, dated, want)
+		}
+	}
+}
+
+// Pages chained through Next cover every hit exactly once, in every sort.
+func TestPagination(t *testing.T) {
+	ix := newIndex(t, fixture())
+	for _, r := range []Request{
+		{Q: "hội nghị đối ngoại"},
+		{Q: "hội nghị", Sort: SortIssued},
+		{Q: "hội nghị", Sort: SortIssuedDsc},
+		{Issuer: "Sở Ngoại vụ"},
+	} {
+		all := r
+		all.Size = 100
+		full, err := ix.Search(ctx, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{1, 4, 7, int(full.Total)} {
+			page := r
+			page.Size = size
+			var got []string
+			for n := 0; ; n++ {
+				res, err := ix.Search(ctx, page)
+				if err != nil {
+					t.Fatalf("%+v: %v", page, err)
+				}
+				if res.Total != full.Total {
+					t.Errorf("%+v: Total = %d, want %d", page, res.Total, full.Total)
+				}
+				got = append(got, ids(res)...)
+				if res.Next == "" || n > 100 {
+					break
+				}
+				page.After = res.Next
+			}
+			if want := ids(full); !slices.Equal(got, want) {
+				t.Errorf("%+v size %d: pages = %v, want %v", r, size, got, want)
+			}
+		}
+	}
+	// A cursor replayed with another query is refused, not misapplied.
+	res, err := ix.Search(ctx, Request{Q: "hội nghị", Size: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Search(ctx, Request{Q: "đối ngoại", Size: 2, After: res.Next}); !errors.Is(err, archive.ErrInvalid) {
+		t.Errorf("foreign cursor: err = %v, want ErrInvalid", err)
+	}
+}
+
+func TestHighlightEscapesMarkup(t *testing.T) {
+	ix := newIndex(t, fixture())
+	for _, q := range []string{"báo cáo đoàn ra", "script alert", "bao cao dam"} {
+		res, err := ix.Search(ctx, Request{Q: q, Highlight: true, Size: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, h := range res.Hits {
+			if h.ID != "script" {
+				continue
+			}
+			found = true
+			all := strings.Join(append(h.Highlights["subject"], h.Highlights["body"]...), "\n")
+			stripped := strings.NewReplacer("<mark>", "", "</mark>", "").Replace(all)
+			if strings.ContainsAny(stripped, "<>") {
+				t.Errorf("Search(%q) highlights %q carry markup other than <mark>", q, all)
+			}
+			if !strings.Contains(all, "&lt;") || !strings.Contains(all, "<mark>") {
+				t.Errorf("Search(%q) highlights %q: want escaped text and marks", q, all)
+			}
+			if h.Subject != "Báo cáo <script>alert('x')</script> & đoàn ra" {
+				t.Errorf("Hit.Subject = %q, want the stored original (the web layer escapes it)", h.Subject)
+			}
+		}
+		if !found {
+			t.Errorf("Search(%q) = %v, want the script document", q, ids(res))
+		}
+	}
+}
+
+func TestFragmentsOfLongBody(t *testing.T) {
+	body := strings.Repeat("Mở đầu văn bản không liên quan. ", 40) + "Công tác đối ngoại nhân dân. " +
+		strings.Repeat("Đoạn giữa dài dòng. ", 40) + "Lãnh sự và bảo hộ công dân."
+	ix := newIndex(t, []Doc{{ID: "long", Subject: "Tổng hợp", Body: body}})
+	res, err := ix.Search(ctx, Request{Q: "đối ngoại lãnh sự", Highlight: true})
+	if err != nil || len(res.Hits) != 1 {
+		t.Fatal(res, err)
+	}
+	frags := res.Hits[0].Highlights["body"]
+	if len(frags) != 2 {
+		t.Fatalf("fragments = %q, want 2", frags)
+	}
+	for _, f := range frags {
+		if !utf8.ValidString(f) || len(f) > 2*fragmentBytes || !strings.HasPrefix(f, "…") {
+			t.Errorf("fragment %q: want valid UTF-8, bounded, starting with an ellipsis", f)
+		}
+	}
+	if !strings.Contains(frags[0], "<mark>đối</mark> <mark>ngoại</mark>") || !strings.Contains(frags[1], "<mark>Lãnh</mark> <mark>sự</mark>") {
+		t.Errorf("fragments = %q", frags)
+	}
+}
+
+func TestSimilar(t *testing.T) {
+	ix := newIndex(t, fixture())
+	res, err := ix.Similar(ctx, "bc-kh", archive.Unclassified, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ids(res)
+	if len(got) == 0 || got[0] != "kh1623" {
+		t.Errorf("Similar(bc-kh) = %v, want kh1623 (earlier, same matter) first", got)
+	}
+	for _, id := range got {
+		if id == "bc-kh" || id == "nfd" || id == "script" {
+			t.Errorf("Similar(bc-kh) = %v: %s is the source itself or later", got, id)
+		}
+	}
+	if _, err := ix.Similar(ctx, "nope", archive.Unclassified, 5); !errors.Is(err, archive.ErrNotFound) {
+		t.Errorf("Similar(nope) err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestUpsertDeleteCount(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ix")
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := fixture()
+	if err := ix.Index(docs); err != nil {
+		t.Fatal(err)
+	}
+	docs[0].Subject = "Kế hoạch sửa lại thủy lợi"
+	if err := ix.Index(docs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Delete([]string{"qd30", "unknown"}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := ix.Count()
+	if err != nil || n != uint64(len(docs)-1) {
+		t.Errorf("Count = %d, %v; want %d", n, err, len(docs)-1)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Reopen: the index persists, the upsert replaced the subject.
+	ix, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	res, err := ix.Search(ctx, Request{Q: "thuỷ lợi"})
+	if err != nil || len(res.Hits) != 1 || res.Hits[0].ID != "kh1623" {
+		t.Errorf("Search after upsert = %v, %v", res, err)
+	}
+	res, err = ix.Search(ctx, Request{Q: "30/QĐ-UBND"})
+	if err != nil || slices.Contains(ids(res), "qd30") {
+		t.Errorf("Search after delete = %v, %v", res, err)
+	}
+}
+
+func TestOpenCorruptIndex(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(dir string) error
+	}{
+		{"garbage meta", func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "index_meta.json"), []byte("\x00garbage{"), 0o644)
+		}},
+		{"garbage files", func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "store"), []byte("garbage"), 0o644)
+		}},
+		{"damaged store", func(dir string) error {
+			ix, err := create(dir)
+			if err != nil {
+				return err
+			}
+			ix.Close()
+			return filepath.WalkDir(filepath.Join(dir, "store"), func(p string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				return os.WriteFile(p, []byte("garbage garbage garbage"), 0o644)
+			})
+		}},
+	}
+	for _, tt := range tests {
+		dir := filepath.Join(t.TempDir(), "index")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := tt.setup(dir); err != nil {
+			t.Fatal(err)
+		}
+		ix, err := Open(dir)
+		if !errors.Is(err, ErrCorrupt) {
+			if ix != nil {
+				ix.Close()
+			}
+			t.Errorf("%s: Open = %v, want ErrCorrupt", tt.name, err)
+		}
+	}
+	// A missing directory and an empty one are created.
+	for _, dir := range []string{filepath.Join(t.TempDir(), "a", "b"), t.TempDir()} {
+		ix, err := Open(dir)
+		if err != nil {
+			t.Fatalf("Open(%s) = %v", dir, err)
+		}
+		ix.Close()
+	}
+}
