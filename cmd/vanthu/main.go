@@ -9,11 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"vanthu/archive"
 	"vanthu/ingest"
@@ -62,6 +64,7 @@ Usage:
   vanthu verify
   vanthu rebuild
   vanthu audit verify
+  vanthu healthcheck        (for container health checks: GET /healthz on VANTHU_ADDR)
 
 Every command takes --data. Settings also come from the environment:
 VANTHU_ADDR, VANTHU_DATA, VANTHU_S3_ENDPOINT, VANTHU_S3_BUCKET, VANTHU_S3_ACCESS_KEY,
@@ -91,6 +94,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdRebuild(ctx, rest, stdout)
 	case "audit":
 		return cmdAudit(ctx, rest, stdout)
+	case "healthcheck":
+		return cmdHealthcheck(ctx)
 	}
 	return exitError{2, fmt.Sprintf("vanthu: unknown command %q\n\n%s", cmd, usage)}
 }
@@ -169,4 +174,26 @@ func parse(fs *flag.FlagSet, args []string, cfg *config) error {
 		return exitError{2, ""}
 	}
 	return cfg.settle()
+}
+
+// cmdHealthcheck asks the running service for /healthz (container images
+// have no curl).
+func cmdHealthcheck(ctx context.Context) error {
+	addr := env("VANTHU_ADDR", "127.0.0.1:8080")
+	addr = strings.Replace(addr, "0.0.0.0", "127.0.0.1", 1)
+	ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return exitError{1, "unhealthy: " + err.Error()}
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return exitError{1, "unhealthy: " + resp.Status}
+	}
+	return nil
 }
