@@ -26,7 +26,7 @@ import (
 // word becomes several term searchers over several fields.
 const (
 	maxQueryBytes = 2000
-	maxQueryTerms = 64
+	maxQueryTerms = 128
 	minPrefixLen  = 2
 )
 
@@ -99,6 +99,12 @@ func parse(q string, analyze func(string) []string) (*parsedQuery, error) {
 		var c clause
 		if r == '-' || r == '+' {
 			next, nw := utf8.DecodeRuneInString(q[i+w:]) // RuneError, 0 at the end
+			if nw != 0 && unicode.IsSpace(next) && strings.TrimSpace(q[i+w:]) != "" {
+				// A dash between words is punctuation in Vietnamese text
+				// ("lịch sử - văn hóa"), not an exclusion.
+				i += w
+				continue
+			}
 			if nw == 0 || unicode.IsSpace(next) || next == '-' || next == '+' {
 				return nil, invalid("A %q must be written directly before a word or a \"phrase\", as in %slãnh; remove the lone %q.", string(r), string(r), string(r))
 			}

@@ -143,7 +143,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			req.AddFacet(f, bleve.NewFacetRequest(f, facetSize))
 		}
 	}
-	res, err := ix.bi.SearchInContext(ctx, req)
+	res, err := ix.run(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}

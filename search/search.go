@@ -44,7 +44,8 @@ type Doc struct {
 
 // Index is a Bleve index of documents. It is safe for concurrent use.
 type Index struct {
-	bi bleve.Index
+	bi    bleve.Index
+	stats *fieldStats
 }
 
 const versionKey = "vanthu_mapping_version"
@@ -70,7 +71,12 @@ func Open(dir string) (*Index, error) {
 		}
 		return nil, fmt.Errorf("search: open %s: %w: mapping version %q, want %q", dir, ErrCorrupt, v, mappingVersion)
 	}
-	return &Index{bi: bi}, nil
+	ix := &Index{bi: bi}
+	if err := ix.loadStats(); err != nil {
+		bi.Close()
+		return nil, fmt.Errorf("search: open %s: %w", dir, err)
+	}
+	return ix, nil
 }
 
 func missingOrEmpty(dir string) (bool, error) {
@@ -104,7 +110,8 @@ func create(dir string) (*Index, error) {
 		bi.Close()
 		return nil, fmt.Errorf("search: create %s: %w", dir, err)
 	}
-	return &Index{bi: bi}, nil
+	ix := &Index{bi: bi}
+	return ix, ix.loadStats()
 }
 
 // Close flushes and closes the index.
@@ -116,15 +123,18 @@ func (ix *Index) Count() (uint64, error) { return ix.bi.DocCount() }
 // Index adds or replaces docs in one batch: one segment, one fsync.
 func (ix *Index) Index(docs []Doc) error {
 	b := ix.bi.NewBatch()
+	all := make([]map[string]interface{}, len(docs))
 	for i := range docs {
 		d := &docs[i]
 		if d.ID == "" {
 			return archive.Errorf(archive.ErrInvalid, "invalid_document", "search: document %d has no id", i)
 		}
-		if err := b.Index(d.ID, fields(d)); err != nil {
+		all[i] = fields(d)
+		if err := b.Index(d.ID, all[i]); err != nil {
 			return fmt.Errorf("search: index %s: %w", d.ID, err)
 		}
 	}
+	b.SetInternal([]byte(statsKey), ix.addLengths(all))
 	if err := ix.bi.Batch(b); err != nil {
 		return fmt.Errorf("search: index batch of %d: %w", len(docs), err)
 	}
@@ -236,9 +246,20 @@ func numberFoldKey(s string) string {
 // exact-number probe.
 func (ix *Index) countCtx(ctx context.Context, req *bleve.SearchRequest) (uint64, error) {
 	req.Size = 0
-	res, err := ix.bi.SearchInContext(ctx, req)
+	res, err := ix.run(ctx, req)
 	if err != nil {
 		return 0, err
 	}
 	return res.Total, nil
+}
+
+// run is the one way this package searches: with real BM25 statistics
+// (see stats.go).
+func (ix *Index) run(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	stats, err := ix.bm25Stats()
+	if err != nil {
+		return nil, err
+	}
+	req.PreSearchData = stats
+	return ix.bi.SearchInContext(ctx, req)
 }

@@ -33,7 +33,7 @@ func fixture() []Doc {
 	docs := []Doc{
 		{ID: "kh1623", Number: "1623/KH-UBND", Type: "KH", TypeName: "Kế hoạch", Issuer: "UBND tỉnh Quảng Nam", Level: "provincial",
 			IssuedAt: day("2018-04-10"), Subject: "Kế hoạch công tác đối ngoại năm 2018",
-			Body: "Thực hiện Chỉ thị số 25-CT/TW về đẩy mạnh và nâng tầm đối ngoại đa phương. Ngoại giao kinh tế, ngoại giao văn hóa, công tác người Việt Nam ở nước ngoài, thông tin đối ngoại, biên giới lãnh thổ, lãnh sự và bảo hộ công dân.",
+			Body:  "Thực hiện Chỉ thị số 25-CT/TW về đẩy mạnh và nâng tầm đối ngoại đa phương. Ngoại giao kinh tế, ngoại giao văn hóa, công tác người Việt Nam ở nước ngoài, thông tin đối ngoại, biên giới lãnh thổ, lãnh sự và bảo hộ công dân.",
 			Tasks: []string{"t1", "t2"}, Cites: []string{"25-CT/TW"}},
 		{ID: "bc-kh", Number: "88/BC-SNgV", Type: "BC", Issuer: "Sở Ngoại vụ", Level: "provincial",
 			IssuedAt: day("2018-12-20"), Subject: "Báo cáo kết quả thực hiện Kế hoạch số 1623/KH-UBND",
@@ -250,7 +250,7 @@ func TestBadQueries(t *testing.T) {
 	}{
 		{"unbalanced quote", Request{Q: `"kế hoạch`}},
 		{"lone minus", Request{Q: `đối ngoại -`}},
-		{"lone minus middle", Request{Q: `đối - ngoại`}},
+		{"double minus", Request{Q: `đối --ngoại`}},
 		{"lone plus", Request{Q: `+`}},
 		{"star alone", Request{Q: `*`}},
 		{"one-letter prefix", Request{Q: `t*`}},

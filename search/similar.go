@@ -37,7 +37,7 @@ func (ix *Index) Similar(ctx context.Context, id string, clearance archive.Class
 	src.AddFilter(acl)
 	sreq := bleve.NewSearchRequestOptions(src, 1, 0, false)
 	sreq.Fields = []string{fSubject, fBody, fType, fIssuer, fIssuedKey}
-	sres, err := ix.bi.SearchInContext(ctx, sreq)
+	sres, err := ix.run(ctx, sreq)
 	if err != nil {
 		return nil, fmt.Errorf("search: similar %s: %w", id, err)
 	}
@@ -87,7 +87,7 @@ func (ix *Index) Similar(ctx context.Context, id string, clearance archive.Class
 
 	req := bleve.NewSearchRequestOptions(bq, size, 0, false)
 	req.Fields = []string{fNumber, fType, fIssuer, fIssuedKey, fSubject, fSubjectShown}
-	res, err := ix.bi.SearchInContext(ctx, req)
+	res, err := ix.run(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: similar %s: %w", id, err)
 	}
