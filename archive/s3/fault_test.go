@@ -225,6 +225,9 @@ const (
 
 func startServer(t *testing.T) *server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipped with -short: waits out the connection timeouts (about 20 s)")
+	}
 	srv := &server{t: t, bin: versitygw(t), dir: t.TempDir()}
 	for _, d := range []string{"data", "versions"} {
 		if err := os.Mkdir(filepath.Join(srv.dir, d), 0o700); err != nil {
