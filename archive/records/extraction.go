@@ -1,21 +1,75 @@
 package records
 
 import (
+	"encoding/json"
+	"slices"
+
 	"vanthu/archive"
 	"vanthu/ingest"
 )
 
 // applyExtraction records an extraction result on the document and fills the
-// metadata fields the clerk did not set. It returns the parser's full output
-// as JSON for the catalog.
+// metadata fields the clerk did not set: the clerk's values always win, and
+// d.Extracted lists what the system filled. It returns the parser's full
+// output (citations, task proposals, signer block…) as JSON for the catalog.
 func applyExtraction(d *archive.Document, res ingest.Result, userFields []string) []byte {
 	d.TextStatus, d.TextReason, d.TextEngine = res.Status, res.Reason, res.Engine
 	if res.PageCount > 0 {
 		d.Pages = res.PageCount
 	}
-	return nil
+	if res.Status != ingest.StatusOK || res.Text == "" {
+		return nil
+	}
+	m := ingest.ParseMetadata(res.Text)
+	fill := func(name string, dst *string, v string) {
+		if v == "" || slices.Contains(userFields, name) {
+			return
+		}
+		*dst = v
+		if !slices.Contains(d.Extracted, name) {
+			d.Extracted = append(d.Extracted, name)
+		}
+	}
+	fill("number", &d.Number, m.Number)
+	if m.Type != "" && !slices.Contains(userFields, "type") {
+		fill("type", &d.Type, m.Type)
+		d.TypeName = m.TypeName
+		if d.TypeName == "" {
+			d.TypeName = TypeName(m.Type)
+		}
+	}
+	fill("issuer", &d.Issuer, m.Issuer)
+	if m.Level != "other" {
+		fill("level", &d.Level, m.Level)
+	}
+	fill("issued_at", &d.IssuedAt, m.IssuedAt)
+	fill("subject", &d.Subject, m.Subject)
+	fill("signer", &d.Signer, m.Signer.Name)
+	if m.Urgency != "" && m.Urgency != "none" {
+		fill("urgency", &d.Urgency, m.Urgency)
+	}
+	// A secrecy stamp found in the text only ever raises the level: an
+	// extraction must never make a document more visible than the clerk set.
+	if m.Classification.Rank() > d.Classification.Rank() && !slices.Contains(userFields, "classification") {
+		d.Classification = m.Classification
+		d.Extracted = append(d.Extracted, "classification")
+	}
+	b, _ := json.Marshal(m)
+	return b
 }
 
 // citedNumbers lists the numbers/symbols a document cites, from the parser's
 // stored output.
-func citedNumbers(parsed []byte) []string { return nil }
+func citedNumbers(parsed []byte) []string {
+	var m ingest.Metadata
+	if json.Unmarshal(parsed, &m) != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range m.Citations {
+		if c.Number != "" && !slices.Contains(out, c.Number) {
+			out = append(out, c.Number)
+		}
+	}
+	return out
+}

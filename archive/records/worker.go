@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +42,10 @@ func (w *Workers) Run(ctx context.Context) {
 		w.BatchSize = 500
 	}
 	extract := make(chan sqlite.Job)
+	// Jobs handed to a worker and not finished yet, so that a wake-up does
+	// not hand them out twice.
+	var mu sync.Mutex
+	inflight := map[int64]bool{}
 	indexWake := make(chan struct{}, 1)
 	kickIndex := func() {
 		select {
@@ -48,15 +53,30 @@ func (w *Workers) Run(ctx context.Context) {
 		default:
 		}
 	}
+	// Two lanes: text layers are read quickly with OCR off; files that need
+	// OCR (minutes for a long scan) go to a lane of their own, so a batch of
+	// scans never holds up the clerk waiting for a born-digital PDF.
+	fast := *w.Extractor
+	fast.OCRMaxPages = -1
 	var wg sync.WaitGroup
 	for i := 0; i < w.Extractors; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range extract {
-				w.extractJob(ctx, j)
+				w.extractJob(ctx, j, &fast)
+				mu.Lock()
+				delete(inflight, j.ID)
+				mu.Unlock()
 				kickIndex()
 			}
+		}()
+	}
+	if w.Extractor.Tesseract != "" && w.Extractor.OCRMaxPages >= 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.ocrLoop(ctx, kickIndex)
 		}()
 	}
 	wg.Add(1)
@@ -66,10 +86,7 @@ func (w *Workers) Run(ctx context.Context) {
 		go func() { defer wg.Done(); w.indexLoop(ctx, indexWake) }()
 	}
 
-	// The dispatcher hands each pending extraction to one worker; jobs in
-	// flight are remembered so a wake-up does not hand them out twice.
-	var mu sync.Mutex
-	inflight := map[int64]bool{}
+	// The dispatcher hands each pending extraction to one worker.
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {
@@ -88,17 +105,8 @@ func (w *Workers) Run(ctx context.Context) {
 			if busy {
 				continue
 			}
-			j := j
 			select {
 			case extract <- j:
-				// the worker owns it; forget it once done
-				go func() {
-					// cleared after a grace period in which the job row is gone
-					time.Sleep(time.Minute)
-					mu.Lock()
-					delete(inflight, j.ID)
-					mu.Unlock()
-				}()
 			case <-ctx.Done():
 				break dispatch
 			}
@@ -115,10 +123,49 @@ func (w *Workers) Run(ctx context.Context) {
 	}
 }
 
+// ocrLoop drains OCR jobs one at a time (OCR uses every core it gets).
+func (w *Workers) ocrLoop(ctx context.Context, kickIndex func()) {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		jobs, _ := w.S.Catalog.PendingJobs(ctx, sqlite.JobOCR, 1)
+		for _, j := range jobs {
+			w.extractJob(ctx, j, w.Extractor)
+			kickIndex()
+		}
+		if len(jobs) > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// needsOCR: the fast lane found no text, or blanked pages whose text layer
+// was unusable (scans, mojibake from legacy fonts).
+func needsOCR(res ingest.Result, mime string) bool {
+	if res.Status == ingest.StatusFailed || !(mime == ingest.MimePDF || strings.HasPrefix(mime, "image/")) {
+		return false
+	}
+	if res.Status == ingest.StatusEmpty {
+		return true
+	}
+	for _, p := range res.Pages {
+		if strings.TrimSpace(p) == "" {
+			return true
+		}
+	}
+	return false
+}
+
 // extractJob extracts text and metadata for one document.
-func (w *Workers) extractJob(ctx context.Context, j sqlite.Job) {
+func (w *Workers) extractJob(ctx context.Context, j sqlite.Job, ex *ingest.Extractor) {
 	s := w.S
 	defer s.notify(j.DocumentID)
+	ocrLane := w.Extractor.Tesseract != "" && w.Extractor.OCRMaxPages >= 0
 	d, err := s.Catalog.Document(ctx, j.DocumentID)
 	if errors.Is(err, archive.ErrNotFound) {
 		_ = s.Catalog.DoneJobs(ctx, j.ID)
@@ -133,7 +180,7 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job) {
 		w.retry(ctx, j, err)
 		return
 	}
-	res, err := w.Extractor.Extract(ctx, path, d.ContentType)
+	res, err := ex.Extract(ctx, path, d.ContentType)
 	cleanup()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -152,6 +199,10 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job) {
 			return err
 		}
 		parsed := applyExtraction(d, res, uf)
+		ocr := j.Kind == sqlite.JobExtract && ocrLane && needsOCR(res, d.ContentType)
+		if ocr && res.Status == ingest.StatusEmpty {
+			d.TextStatus, d.TextReason = archive.TextPending, "no text layer: queued for OCR"
+		}
 		if err := tx.UpdateDocument(ctx, d, uf); err != nil {
 			return err
 		}
@@ -160,6 +211,11 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job) {
 		}
 		if err := tx.DoneJobs(ctx, j.ID); err != nil {
 			return err
+		}
+		if ocr {
+			if err := tx.Enqueue(ctx, sqlite.JobOCR, d.ID); err != nil {
+				return err
+			}
 		}
 		for _, k := range []string{sqlite.JobIndex, sqlite.JobManifest} {
 			if err := tx.Enqueue(ctx, k, d.ID); err != nil {

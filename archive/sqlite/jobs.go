@@ -12,6 +12,7 @@ const (
 	JobExtract  = "extract"  // extract text and metadata from the original
 	JobIndex    = "index"    // (re)index the document in the search index
 	JobManifest = "manifest" // write the document's manifest to the blob store
+	JobOCR      = "ocr"      // OCR the pages that had no usable text layer (slow lane)
 )
 
 // Job is one unit of queued work.

@@ -79,7 +79,7 @@ CREATE TABLE texts (
 
 -- Durable work queue: extraction, indexing and manifest writes survive a crash.
 CREATE TABLE jobs (
-	id          INTEGER PRIMARY KEY,
+	id          INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: workers track jobs in flight by id
 	kind        TEXT NOT NULL,
 	document_id TEXT NOT NULL,
 	attempts    INTEGER NOT NULL DEFAULT 0,
