@@ -17,3 +17,6 @@ func (s *Server) errorPage(c *fiber.Ctx, status int, msg string) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return errorTmpl.Execute(c.Response().BodyWriter(), map[string]any{"Status": status, "Message": msg})
 }
+
+// pageRoutes registers the server-rendered pages.
+func (s *Server) pageRoutes(app *fiber.App) {}

@@ -27,7 +27,10 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/audit", s.requireRole("audit"), s.auditEvents)
 	api.Get("/audit/verify", s.requireRole("audit"), s.auditVerify)
 	api.Get("/audit/export", s.requireRole("audit"), s.auditExport)
+	s.taskRoutes(api)
 	api.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "no such API endpoint: "+c.Method()+" "+c.Path())
 	})
+
+	s.pageRoutes(app)
 }
