@@ -130,13 +130,20 @@ func fieldName(v pdf.Value) string {
 
 // collectPages walks the page tree in order. It does not use
 // pdf.Reader.Page, which loops for ever on a page tree whose Kids point
-// back up; a node budget bounds this walk instead.
+// back up. Intermediate nodes are recognised by their printed form (their
+// Kids and Parent references make it unique), leaves stop at the declared
+// page count, and a node budget bounds the rest.
 func collectPages(root pdf.Value) []pdf.Value {
 	var out []pdf.Value
 	budget := maxPageNodes
+	limit := int(root.Key("Count").Int64())
+	if limit <= 0 || limit > maxPageNodes {
+		limit = maxPageNodes
+	}
+	seen := map[string]bool{}
 	var walk func(n pdf.Value, depth int)
 	walk = func(n pdf.Value, depth int) {
-		if budget <= 0 || depth > 64 || n.Kind() != pdf.Dict {
+		if budget <= 0 || depth > 64 || len(out) >= limit || n.Kind() != pdf.Dict {
 			return
 		}
 		budget--
@@ -144,6 +151,11 @@ func collectPages(root pdf.Value) []pdf.Value {
 		if n.Key("Type").Name() == "Page" || kids.Kind() != pdf.Array {
 			out = append(out, n)
 			return
+		}
+		if key := n.String(); seen[key] {
+			return
+		} else {
+			seen[key] = true
 		}
 		for i := 0; i < kids.Len() && budget > 0; i++ {
 			walk(kids.Index(i), depth+1)
@@ -208,6 +220,10 @@ func sigFieldNames(r io.ReaderAt, size int64) (names map[[4]int64]string) {
 type interp struct {
 	out    strings.Builder
 	budget int
+	// active holds the forms being drawn (a stream prints as its header and
+	// file offset, which identifies it): a form that draws itself, directly
+	// or through others, is drawn once.
+	active map[string]bool
 
 	lastY   float64
 	haveY   bool
@@ -231,6 +247,15 @@ func (in *interp) form(strm pdf.Value, res pdf.Value, depth int) {
 	if depth > maxFormDepth || in.budget <= 0 {
 		return
 	}
+	key := strm.String()
+	if in.active[key] {
+		return
+	}
+	if in.active == nil {
+		in.active = map[string]bool{}
+	}
+	in.active[key] = true
+	defer delete(in.active, key)
 	data, err := io.ReadAll(io.LimitReader(strm.Reader(), maxStreamBytes))
 	if err != nil && len(data) == 0 {
 		return

@@ -161,7 +161,10 @@ const (
 
 // unsignedPDF is one page whose header has a blank number, and a signature
 // field whose appearance (nested like iText's n0/n2 layers) stamps stamp.
-func unsignedPDF(stamp, m string) []byte {
+func unsignedPDF(stamp, m string) []byte { return buildPDF(stamp, m, contentsHex) }
+
+// buildPDF is unsignedPDF with hexDigits reserved for the signature.
+func buildPDF(stamp, m string, hexDigits int) []byte {
 	var b pdfBuilder
 	b.buf.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 	b.obj("<</Type/Catalog/Pages 2 0 R/AcroForm <</Fields [4 0 R]/SigFlags 3>>>>")
@@ -169,7 +172,7 @@ func unsignedPDF(stamp, m string) []byte {
 	b.obj("<</Type/Page/Parent 2 0 R/MediaBox [0 0 595 842]/Contents 6 0 R/Resources <</Font <</F1 7 0 R>>>>/Annots [4 0 R]>>")
 	b.obj("<</Type/Annot/Subtype/Widget/FT/Sig/T (Signature1)/Rect [120 730 160 750]/V 5 0 R/P 3 0 R/F 4/AP <</N 8 0 R>>>>")
 	b.obj("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/adbe.pkcs7.detached/M (" + m + ")/Reason (test)" +
-		placeholderBR + "/Contents <" + strings.Repeat("0", contentsHex) + ">>>")
+		placeholderBR + "/Contents <" + strings.Repeat("0", hexDigits) + ">>>")
 	b.obj(stream("", "BT /F1 12 Tf 72 740 Td (So:          /SNV-VP) Tj ET"))
 	b.obj("<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>")
 	b.obj(stream("/Type/XObject/Subtype/Form/BBox [0 0 40 20]/Resources <</XObject <</FRM 9 0 R>>>>", "q /FRM Do Q"))
