@@ -29,9 +29,8 @@ type sigDict struct {
 	// problem explains why the dictionary cannot be trusted as found.
 	problem string
 
-	typ, filter, subFilter string
-	m                      string // /M, the signing time the software wrote
-	name, reason, location string
+	subFilter string
+	m         string // /M, the signing time the software wrote
 }
 
 func (s sigDict) end() int64 { return s.byteRange[2] + s.byteRange[3] }
@@ -203,20 +202,9 @@ func readSigDict(r io.ReaderAt, size, off int64, br [4]int64) (sigDict, bool, er
 	if !ok {
 		return sd, false, nil
 	}
-	sd.typ = d.name("Type")
-	sd.filter = d.name("Filter")
 	sd.subFilter = d.name("SubFilter")
 	if s, ok := d.str("M"); ok {
 		sd.m = s.s
-	}
-	if s, ok := d.str("Name"); ok {
-		sd.name = textString(s.s)
-	}
-	if s, ok := d.str("Reason"); ok {
-		sd.reason = textString(s.s)
-	}
-	if s, ok := d.str("Location"); ok {
-		sd.location = textString(s.s)
 	}
 	contents, hasContents := d.str("Contents")
 	switch {

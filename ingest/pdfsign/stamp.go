@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strings"
 	"unicode"
 
@@ -459,18 +458,4 @@ func cleanText(s string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// sortStamps orders stamps by page, then top to bottom, then left to right.
-func sortStamps(st []Stamp) {
-	sort.SliceStable(st, func(i, j int) bool {
-		a, b := st[i], st[j]
-		if a.Page != b.Page {
-			return a.Page < b.Page
-		}
-		if math.Abs(a.Y-b.Y) > 5 {
-			return a.Y > b.Y
-		}
-		return a.X < b.X
-	})
 }
