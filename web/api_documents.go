@@ -89,6 +89,12 @@ func (s *Server) receiveUpload(c *fiber.Ctx, a records.Actor) (*archive.Document
 		}
 		fields[name] = string(b)
 	}
+	// The closing boundary ends the form, not the body: an epilogue, or the
+	// last-chunk of a chunked body, may still be unread, and left on the
+	// connection it would be parsed as the next request.
+	if !drainBody(c) {
+		c.Set(fiber.HeaderConnection, "close")
+	}
 	if staged == nil {
 		return fail(archive.Errorf(archive.ErrInvalid, "no_file", "the upload has no file: send it in a multipart field named \"file\""))
 	}
@@ -97,6 +103,21 @@ func (s *Server) receiveUpload(c *fiber.Ctx, a records.Actor) (*archive.Document
 		return fail(archive.Errorf(archive.ErrInvalid, "empty_file", "the file is empty (0 bytes)"))
 	}
 	return s.Records.Register(c.UserContext(), a, staged, fields)
+}
+
+// maxEpilogue is how much of a body after the closing boundary is read and
+// dropped; when more follows, the connection is closed instead.
+const maxEpilogue = 64 << 10
+
+// drainBody reads what is left of a streamed request body and reports
+// whether the body ended within maxEpilogue bytes.
+func drainBody(c *fiber.Ctx) bool {
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		return true
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(stream, maxEpilogue+1))
+	return err == nil && n <= maxEpilogue
 }
 
 func multipartReader(c *fiber.Ctx) (*multipart.Reader, error) {

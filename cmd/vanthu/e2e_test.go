@@ -6,10 +6,13 @@ package main
 // the CLI, as an operator would.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -428,5 +431,79 @@ func TestE2EAuditTrail(t *testing.T) {
 	}
 	if !regexp.MustCompile(`\b` + strconv.FormatInt(n, 10) + `\b`).MatchString(r.stdout + r.stderr) {
 		t.Errorf("audit verify output does not name sequence number %d: %q", n, r.stdout+r.stderr)
+	}
+}
+
+// 3b. An upload sent with Transfer-Encoding: chunked (what a streaming
+// client sends when it does not know the length) leaves the keep-alive
+// connection clean: the next request on it gets its own answer.
+func TestE2EChunkedUploadKeepAlive(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	tok := addUser(t, data, "clerk", "clerk")
+	s := startServer(t, data)
+	host := strings.TrimPrefix(s.url, "http://")
+
+	conn, err := net.DialTimeout("tcp", host, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Minute))
+	br := bufio.NewReader(conn)
+	roundTrip := func(what, raw string) *http.Response {
+		t.Helper()
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatalf("%s: writing the request: %v", what, err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: reading the response: %v", what, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s: reading the response body: %v", what, err)
+		}
+		t.Logf("%s → %d %.200s", what, resp.StatusCode, bytes.TrimSpace(b))
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return resp
+	}
+	for i, c := range []struct {
+		size     int
+		chunked  bool
+		epilogue string
+	}{
+		{2 << 10, true, ""},
+		{3 << 20, true, ""},
+		{3 << 20, true, "epilogue\r\n"},
+		// RFC 2046 allows an epilogue after the closing boundary.
+		{3 << 20, false, strings.Repeat("phần kết sau ranh giới cuối\r\n", 400)},
+	} {
+		size := c.size
+		ct, body := multipartBody(fmt.Sprintf("bao-cao-%d.pdf", i), fakePDF(byte(40+i), size), map[string]string{"subject": "Báo cáo gửi theo từng khúc"})
+		body = append(body, c.epilogue...)
+		var req strings.Builder
+		fmt.Fprintf(&req, "POST /api/v1/documents HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\n", host, tok, ct)
+		if c.chunked {
+			req.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+			for off := 0; off < len(body); off += 64 << 10 {
+				chunk := body[off:min(off+64<<10, len(body))]
+				fmt.Fprintf(&req, "%x\r\n%s\r\n", len(chunk), chunk)
+			}
+			req.WriteString("0\r\n\r\n")
+		} else {
+			fmt.Fprintf(&req, "Content-Length: %d\r\n\r\n%s", len(body), body)
+		}
+		resp := roundTrip(fmt.Sprintf("upload of %d bytes, chunked %v, epilogue %d bytes", size, c.chunked, len(c.epilogue)), req.String())
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("chunked upload of %d bytes: %d, want 201", size, resp.StatusCode)
+		}
+		if resp.Close {
+			t.Fatalf("chunked upload of %d bytes: the server closed the connection after a 201", size)
+		}
+		resp = roundTrip("GET /healthz on the same connection", "GET /healthz HTTP/1.1\r\nHost: "+host+"\r\n\r\n")
+		if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(`"ok"`)) {
+			t.Fatalf("the request after a chunked upload of %d bytes got %d %s, want 200 {\"status\":\"ok\"}: the upload left bytes of its body on the connection", size, resp.StatusCode, b)
+		}
 	}
 }
