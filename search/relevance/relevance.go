@@ -41,7 +41,8 @@ func docID(law, article string) string { return law + "#" + article }
 
 // Load reads law.json and question.json from dir. An article's first line
 // is its title ("Phạm vi điều chỉnh"); it becomes the subject, as "Điều N.
-// title", the way a trích yếu heads a document; the rest is the body.
+// title", the way a trích yếu heads a document; the body is the whole
+// text, title included, as extracted text of a real document would be.
 func Load(dir string) ([]search.Doc, []Question, error) {
 	var laws []struct {
 		ID       string `json:"id"`
@@ -68,16 +69,14 @@ func Load(dir string) ([]search.Doc, []Question, error) {
 	var docs []search.Doc
 	for _, l := range laws {
 		for _, a := range l.Articles {
-			title, body, ok := strings.Cut(a.Text, "\n")
+			title, _, ok := strings.Cut(a.Text, "\n")
 			subject := "Điều " + a.ID
 			if ok && len(title) < 300 {
 				subject += ". " + strings.TrimSpace(title)
-			} else {
-				body = a.Text
 			}
 			docs = append(docs, search.Doc{
 				ID: docID(l.ID, a.ID), Number: l.ID, Type: "Luật",
-				Subject: subject, Body: strings.TrimSpace(body),
+				Subject: subject, Body: a.Text,
 			})
 		}
 	}
