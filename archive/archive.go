@@ -23,6 +23,7 @@ var (
 	ErrUnavailable   = errors.New("storage unavailable")
 	ErrNoSpace       = errors.New("insufficient storage")
 	ErrUnprocessable = errors.New("unprocessable")
+	ErrGone          = errors.New("gone")
 )
 
 // Error carries a kind (one of the sentinel errors above), a machine code for
@@ -178,6 +179,18 @@ type Document struct {
 
 	RegisterNumber int    `json:"register_number,omitempty"` // số đến / số đi in the yearly register
 	RegisteredAt   string `json:"registered_at,omitempty"`
+
+	// Records rules: how long the original must be kept (Retention is
+	// "permanent" or a number of years, with its legal basis, e.g.
+	// Thông tư 10/2022/TT-BNV), whether a legal hold forbids disposal, and
+	// when an approved disposition removed the original (the record stays).
+	Retention      string `json:"retention"`
+	RetentionBasis string `json:"retention_basis"`
+	LegalHold      bool   `json:"legal_hold"`
+	DisposedAt     string `json:"disposed_at,omitempty"`
+	// Fixity is the last fixity check's verdict: "" (not yet), ok, changed, missing.
+	Fixity          string `json:"fixity,omitempty"`
+	FixityCheckedAt string `json:"fixity_checked_at,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	CreatedBy string    `json:"created_by"`

@@ -27,6 +27,8 @@ const (
 	ActionUserDelete  = "user.delete"
 	ActionTokenCreate = "token.create"
 	ActionFixity      = "fixity"
+	ActionVersion     = "document.version"
+	ActionDisposition = "document.disposition"
 	ActionAuditExport = "audit.export"
 )
 

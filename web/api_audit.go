@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/csv"
 	"encoding/json"
 	"strconv"
@@ -80,11 +81,16 @@ func (s *Server) auditEvents(c *fiber.Ctx) error {
 }
 
 func (s *Server) auditVerify(c *fiber.Ctx) error {
-	res, err := s.Catalog.VerifyChain(c.UserContext())
+	var pub ed25519.PublicKey
+	if k := s.Records.AuditKey; k != nil {
+		pub = k.Public().(ed25519.PublicKey)
+	}
+	res, cps, err := s.Records.VerifyAudit(c.UserContext(), pub)
 	if err != nil {
 		return err
 	}
-	return c.JSON(res)
+	return c.JSON(fiber.Map{"ok": res.OK, "events": res.Events, "first_bad_seq": nullIfZero(res.FirstBadSeq),
+		"reason": res.Reason, "checkpoints": cps})
 }
 
 // auditExport streams the selected events as CSV or JSON for inspectors; the
@@ -141,4 +147,11 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+func nullIfZero(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
 }

@@ -42,15 +42,25 @@ func (s *Server) uploadDocument(c *fiber.Ctx) error {
 // receiveUpload reads a multipart upload and registers it; the API and the
 // upload page share it.
 func (s *Server) receiveUpload(c *fiber.Ctx, a records.Actor) (*archive.Document, error) {
-	mr, err := multipartReader(c)
+	staged, fields, err := s.readUpload(c)
 	if err != nil {
 		return nil, err
 	}
+	return s.Records.Register(c.UserContext(), a, staged, fields)
+}
+
+// readUpload streams the file part of a multipart upload into staging and
+// collects the other fields.
+func (s *Server) readUpload(c *fiber.Ctx) (*records.Staged, map[string]string, error) {
+	mr, err := multipartReader(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	// A failed upload must not leave the rest of the body for the next
 	// request on this connection.
-	fail := func(err error) (*archive.Document, error) {
+	fail := func(err error) (*records.Staged, map[string]string, error) {
 		c.Set(fiber.HeaderConnection, "close")
-		return nil, err
+		return nil, nil, err
 	}
 	fields := map[string]string{}
 	var staged *records.Staged
@@ -102,7 +112,7 @@ func (s *Server) receiveUpload(c *fiber.Ctx, a records.Actor) (*archive.Document
 		s.Records.Discard(staged)
 		return fail(archive.Errorf(archive.ErrInvalid, "empty_file", "the file is empty (0 bytes)"))
 	}
-	return s.Records.Register(c.UserContext(), a, staged, fields)
+	return staged, fields, nil
 }
 
 // maxEpilogue is how much of a body after the closing boundary is read and
@@ -391,4 +401,47 @@ func (s *Server) documentVersions(c *fiber.Ctx) error {
 			"filename": v.Filename, "created_at": v.CreatedAt, "created_by": v.CreatedBy})
 	}
 	return c.JSON(fiber.Map{"versions": out})
+}
+
+// addVersion stores a corrected file as a new version of a document.
+func (s *Server) addVersion(c *fiber.Ctx) error {
+	a := s.actor(c)
+	if !a.Can("write") {
+		return archive.Errorf(archive.ErrForbidden, "forbidden", "only clerks (văn thư) may add versions")
+	}
+	staged, _, err := s.readUpload(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.Records.AddVersion(c.UserContext(), a, c.Params("id"), staged)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(s.documentJSON(c, d))
+}
+
+// requestDisposal is DELETE on a document: originals are never deleted
+// outright; this asks for a disposition that a second person must approve.
+func (s *Server) requestDisposal(c *fiber.Ctx) error {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if len(c.Body()) > 0 {
+		if err := json.Unmarshal(c.Body(), &body); err != nil {
+			return archive.Errorf(archive.ErrInvalid, "bad_json", "the body must be a JSON object like {\"reason\": \"…\"}")
+		}
+	}
+	if err := s.Records.RequestDisposal(c.UserContext(), s.actor(c), c.Params("id"), body.Reason); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "pending_approval",
+		"message": "the disposition was requested; it takes effect when an administrator other than you approves it"})
+}
+
+func (s *Server) approveDisposal(c *fiber.Ctx) error {
+	d, err := s.Records.ApproveDisposal(c.UserContext(), s.actor(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.documentJSON(c, d))
 }

@@ -123,7 +123,7 @@ func resultJSON(res *search.Result) fiber.Map {
 
 func (s *Server) similarDocuments(c *fiber.Ctx) error {
 	a := s.actor(c)
-	if _, err := s.Records.Peek(c.UserContext(), a, c.Params("id")); err != nil {
+	if _, err := s.Records.Check(c.UserContext(), a, c.Params("id"), "document.similar"); err != nil {
 		return err
 	}
 	size, err := querySize(c, 10, 50)

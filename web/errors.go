@@ -22,6 +22,7 @@ var statusOf = []struct {
 	{archive.ErrTooLarge, fiber.StatusRequestEntityTooLarge, "too_large"},
 	{archive.ErrUnsupported, fiber.StatusUnsupportedMediaType, "unsupported_type"},
 	{archive.ErrUnprocessable, fiber.StatusUnprocessableEntity, "unprocessable"},
+	{archive.ErrGone, fiber.StatusGone, "gone"},
 	{archive.ErrInvalid, fiber.StatusBadRequest, "bad_request"},
 	{archive.ErrNoSpace, fiber.StatusInsufficientStorage, "insufficient_storage"},
 	{archive.ErrUnavailable, fiber.StatusServiceUnavailable, "unavailable"},
@@ -94,9 +95,9 @@ func (s *Server) renderError(c *fiber.Ctx, err error) error {
 	for k, v := range extra {
 		body[k] = v
 	}
-	if rid != "" {
-		body["request_id"] = rid
-	}
+	// The request id travels in the X-Request-Id header only: a body that
+	// differs per request would let a caller tell an invisible document's
+	// 404 from a missing one's by anything but the header.
 	return c.Status(status).JSON(apiError{Error: body})
 }
 

@@ -83,7 +83,8 @@ func isUpload(c *fiber.Ctx) bool {
 		return false
 	}
 	p := c.Path()
-	return p == "/api/v1/documents" || p == "/upload"
+	return p == "/api/v1/documents" || p == "/upload" ||
+		(strings.HasPrefix(p, "/api/v1/documents/") && strings.HasSuffix(p, "/versions"))
 }
 
 // requireToken authenticates API calls by Bearer token.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,7 +16,7 @@ import (
 
 // EditableFields are the metadata fields a clerk may set, in API.md's names.
 var EditableFields = []string{"number", "type", "issuer", "level", "issued_at", "subject", "signer",
-	"classification", "urgency", "direction", "tags"}
+	"classification", "urgency", "direction", "tags", "retention", "retention_basis", "legal_hold"}
 
 // maxFieldLen bounds every metadata value; a subject is a sentence, not a book.
 const maxFieldLen = 2000
@@ -93,6 +94,21 @@ func ApplyFields(d *archive.Document, fields map[string]string) ([]string, error
 					d.Tags = append(d.Tags, t)
 				}
 			}
+		case "retention":
+			if v != "" && v != "permanent" {
+				if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 200 {
+					return nil, archive.Errorf(archive.ErrInvalid, "invalid_field", "retention must be \"permanent\" or a number of years from 1 to 200")
+				}
+			}
+			d.Retention = v
+		case "retention_basis":
+			d.RetentionBasis = v
+		case "legal_hold":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, archive.Errorf(archive.ErrInvalid, "invalid_field", "legal_hold must be true or false")
+			}
+			d.LegalHold = b
 		default:
 			return nil, archive.Errorf(archive.ErrInvalid, "unknown_field", "unknown field %q; the editable fields are %s", k, strings.Join(EditableFields, ", "))
 		}

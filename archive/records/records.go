@@ -16,6 +16,7 @@ package records
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -52,6 +53,9 @@ type Service struct {
 	// sees extracted metadata at once; extraction continues in the
 	// background past it.
 	ExtractWait time.Duration
+	// AuditKey signs audit checkpoints; it lives outside the catalog
+	// (see LoadOrCreateAuditKey). Nil disables checkpoints.
+	AuditKey ed25519.PrivateKey
 
 	mu      sync.Mutex
 	waiters map[string][]chan struct{} // document id → uploads waiting for its extraction
@@ -340,6 +344,13 @@ func (s *Service) Document(ctx context.Context, a Actor, id string) (*archive.Do
 	return d, nil
 }
 
+// Check returns a document the actor may see, auditing a refusal (as
+// access.denied for the attempted action) but not a successful look-up: for
+// views whose own audit event is written elsewhere (similar, references).
+func (s *Service) Check(ctx context.Context, a Actor, id, action string) (*archive.Document, error) {
+	return s.visible(ctx, a, id, action)
+}
+
 // Peek returns a document the actor may see without auditing (for pages that
 // show a document inside another view; the view itself is audited).
 func (s *Service) Peek(ctx context.Context, a Actor, id string) (*archive.Document, error) {
@@ -391,13 +402,18 @@ func (s *Service) Original(ctx context.Context, a Actor, id string, details map[
 	if err != nil {
 		return nil, nil, err
 	}
+	if d.DisposedAt != "" {
+		return nil, nil, archive.Errorf(archive.ErrGone, "disposed", "the original of this document was disposed of on %s after its retention period; its record remains", d.DisposedAt)
+	}
 	rc, _, err := s.Blobs.Get(ctx, archive.OriginalKey(d.SHA256))
 	if err != nil {
 		if errors.Is(err, archive.ErrNotFound) {
 			return nil, nil, &archive.Error{Kind: archive.ErrUnavailable, Code: "original_missing",
 				Message: "the original of this document is missing from storage; the fixity check will report it", Err: err}
 		}
-		return nil, nil, storageDown(err)
+		// Not storageDown: its "nothing was stored" is about uploads.
+		return nil, nil, &archive.Error{Kind: archive.ErrUnavailable, Code: "storage_unavailable",
+			Message: "the document storage is not reachable right now, so the original cannot be read; please try again shortly", Err: err}
 	}
 	e := a.event(archive.ActionDownload, id)
 	e.Details = details

@@ -335,6 +335,10 @@ func (s *Service) SearchDoc(ctx context.Context, id string) (*search.Doc, error)
 	if err != nil {
 		return nil, err
 	}
+	if d.DisposedAt != "" {
+		// The residual record stays in the catalog, not in search.
+		return nil, archive.Errorf(archive.ErrNotFound, "disposed", "disposed")
+	}
 	text, err := s.Catalog.Text(ctx, id)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,8 @@ import (
 
 const docCols = `id, number, type, type_name, issuer, level, issued_at, subject, signer, classification, urgency, direction,
 	tags, filename, content_type, size, sha256, pages, text_status, text_reason, text_engine, extracted,
-	register_number, registered_at, version, created_at, created_by, updated_at`
+	register_number, registered_at, version, created_at, created_by, updated_at,
+	retention, retention_basis, legal_hold, disposed_at, fixity, fixity_checked_at`
 
 func scanDoc(row interface{ Scan(...any) error }) (*archive.Document, error) {
 	var d archive.Document
@@ -23,7 +24,8 @@ func scanDoc(row interface{ Scan(...any) error }) (*archive.Document, error) {
 	err := row.Scan(&d.ID, &d.Number, &d.Type, &d.TypeName, &d.Issuer, &d.Level, &d.IssuedAt, &d.Subject, &d.Signer,
 		&class, &d.Urgency, &d.Direction, &tags, &d.Filename, &d.ContentType, &d.Size, &d.SHA256, &d.Pages,
 		&d.TextStatus, &d.TextReason, &d.TextEngine, &extracted, &d.RegisterNumber, &d.RegisteredAt, &d.Version,
-		&created, &d.CreatedBy, &updated)
+		&created, &d.CreatedBy, &updated,
+		&d.Retention, &d.RetentionBasis, &d.LegalHold, &d.DisposedAt, &d.Fixity, &d.FixityCheckedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -65,12 +67,14 @@ func (tx *Tx) InsertDocument(ctx context.Context, d *archive.Document, v *archiv
 	t := formatTime(d.CreatedAt)
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO documents (id, number, number_key, type, type_name, issuer, level, issued_at, subject, signer,
 		classification, urgency, direction, tags, filename, content_type, size, sha256, pages, text_status, text_reason, text_engine,
-		extracted, user_fields, register_number, registered_at, version, created_at, created_by, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		extracted, user_fields, register_number, registered_at, version, created_at, created_by, updated_at,
+		retention, retention_basis, legal_hold, disposed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.Number, NumberKey(d.Number), d.Type, d.TypeName, d.Issuer, d.Level, d.IssuedAt, d.Subject, d.Signer,
 		string(d.Classification), d.Urgency, d.Direction, jsonList(d.Tags), d.Filename, d.ContentType, d.Size, d.SHA256,
 		d.Pages, d.TextStatus, d.TextReason, d.TextEngine, jsonList(d.Extracted), jsonList(userFields),
-		d.RegisterNumber, d.RegisteredAt, d.Version, t, d.CreatedBy, t)
+		d.RegisterNumber, d.RegisteredAt, d.Version, t, d.CreatedBy, t,
+		d.Retention, d.RetentionBasis, d.LegalHold, d.DisposedAt)
 	if err != nil {
 		return unavailable("insert document", err)
 	}
@@ -220,11 +224,13 @@ func (tx *Tx) UpdateDocument(ctx context.Context, d *archive.Document, userField
 	_, err := tx.tx.ExecContext(ctx, `UPDATE documents SET number = ?, number_key = ?, type = ?, type_name = ?, issuer = ?, level = ?,
 		issued_at = ?, subject = ?, signer = ?, classification = ?, urgency = ?, direction = ?, tags = ?, pages = ?,
 		text_status = ?, text_reason = ?, text_engine = ?, extracted = ?, user_fields = ?, register_number = ?, registered_at = ?,
-		version = ?, filename = ?, content_type = ?, size = ?, sha256 = ?, updated_at = ? WHERE id = ?`,
+		version = ?, filename = ?, content_type = ?, size = ?, sha256 = ?, updated_at = ?,
+		retention = ?, retention_basis = ?, legal_hold = ?, disposed_at = ? WHERE id = ?`,
 		d.Number, NumberKey(d.Number), d.Type, d.TypeName, d.Issuer, d.Level, d.IssuedAt, d.Subject, d.Signer,
 		string(d.Classification), d.Urgency, d.Direction, jsonList(d.Tags), d.Pages, d.TextStatus, d.TextReason,
 		d.TextEngine, jsonList(d.Extracted), jsonList(userFields), d.RegisterNumber, d.RegisteredAt, d.Version,
-		d.Filename, d.ContentType, d.Size, d.SHA256, formatTime(d.UpdatedAt), d.ID)
+		d.Filename, d.ContentType, d.Size, d.SHA256, formatTime(d.UpdatedAt),
+		d.Retention, d.RetentionBasis, d.LegalHold, d.DisposedAt, d.ID)
 	if err != nil {
 		return unavailable("update document", err)
 	}
@@ -386,4 +392,72 @@ func (tx *Tx) RestoreRegister(ctx context.Context, direction string, year, n int
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO register_counters (direction, year, last) VALUES (?, ?, ?)
 		ON CONFLICT(direction, year) DO UPDATE SET last = max(last, excluded.last)`, direction, year, n)
 	return err
+}
+
+// SetFixity records a fixity verdict on every document whose current
+// original is at key.
+func (c *Catalog) SetFixity(ctx context.Context, sha, verdict string) error {
+	return c.Update(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx, `UPDATE documents SET fixity = ?, fixity_checked_at = ? WHERE sha256 = ?`, verdict, now(), sha)
+		return err
+	})
+}
+
+// Disposition is a request to dispose of a document's original, and its
+// approval by a second person.
+type Disposition struct {
+	DocumentID, RequestedBy, Reason, ApprovedBy string
+	RequestedAt, ApprovedAt                     time.Time
+}
+
+// RequestDisposition records a disposition request (replacing an older
+// unapproved one).
+func (tx *Tx) RequestDisposition(ctx context.Context, d Disposition) error {
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO dispositions (document_id, requested_by, requested_at, reason) VALUES (?, ?, ?, ?)
+		ON CONFLICT(document_id) DO UPDATE SET requested_by = excluded.requested_by, requested_at = excluded.requested_at,
+		reason = excluded.reason, approved_by = '', approved_at = ''`, d.DocumentID, d.RequestedBy, now(), d.Reason)
+	return err
+}
+
+// PendingDisposition returns the disposition request of a document.
+func (tx *Tx) PendingDisposition(ctx context.Context, id string) (*Disposition, error) {
+	var d Disposition
+	var req, appr string
+	err := tx.tx.QueryRowContext(ctx, `SELECT document_id, requested_by, requested_at, reason, approved_by, approved_at FROM dispositions WHERE document_id = ?`, id).
+		Scan(&d.DocumentID, &d.RequestedBy, &req, &d.Reason, &d.ApprovedBy, &appr)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("disposition request")
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.RequestedAt, d.ApprovedAt = parseTime(req), parseTime(appr)
+	return &d, nil
+}
+
+// ApproveDisposition marks a request approved.
+func (tx *Tx) ApproveDisposition(ctx context.Context, id, by string) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE dispositions SET approved_by = ?, approved_at = ? WHERE document_id = ?`, by, now(), id)
+	return err
+}
+
+// DeleteText removes a disposed document's extracted text.
+func (tx *Tx) DeleteText(ctx context.Context, id string) error {
+	_, err := tx.tx.ExecContext(ctx, `DELETE FROM texts WHERE document_id = ?`, id)
+	return err
+}
+
+// OtherDocumentsWithKey counts documents other than id that keep a version at key.
+func (tx *Tx) OtherDocumentsWithKey(ctx context.Context, id, key string) (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM versions v JOIN documents d ON d.id = v.document_id
+		WHERE v.key = ? AND v.document_id != ? AND d.disposed_at = ''`, key, id).Scan(&n)
+	return n, err
+}
+
+// NextVersion returns the next version number of a document.
+func (tx *Tx) NextVersion(ctx context.Context, id string) (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) + 1 FROM versions WHERE document_id = ?`, id).Scan(&n)
+	return n, err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -186,27 +187,42 @@ func cmdToken(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return exitError{2, "usage: vanthu audit verify"}
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "checkpoint") {
+		return exitError{2, "usage: vanthu audit verify | vanthu audit checkpoint"}
 	}
 	var cfg config
-	if err := parse(newFlags("audit verify", &cfg, false), args[1:], &cfg); err != nil {
+	if err := parse(newFlags("audit "+args[0], &cfg, false), args[1:], &cfg); err != nil {
 		return err
 	}
-	cat, err := openCatalogOnly(cfg)
+	a, err := openApp(ctx, cfg, quietLog(), false)
 	if err != nil {
 		return err
 	}
-	defer cat.Close()
-	res, err := cat.VerifyChain(ctx)
+	defer a.close()
+	if args[0] == "checkpoint" {
+		if a.svc.AuditKey == nil {
+			return exitError{1, "vanthu: no audit signing key"}
+		}
+		seq, err := a.svc.Checkpoint(ctx, a.svc.AuditKey)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "audit checkpoint written at event %d\n", seq)
+		return nil
+	}
+	var pub ed25519.PublicKey
+	if a.svc.AuditKey != nil {
+		pub = a.svc.AuditKey.Public().(ed25519.PublicKey)
+	}
+	res, cps, err := a.svc.VerifyAudit(ctx, pub)
 	if err != nil {
 		return err
 	}
 	if !res.OK {
-		fmt.Fprintf(stdout, "audit chain BROKEN at event %d: %s (%d events checked)\n", res.FirstBadSeq, res.Reason, res.Events)
+		fmt.Fprintf(stdout, "audit chain BROKEN at event %d: %s (%d events, %d signed checkpoints checked)\n", res.FirstBadSeq, res.Reason, res.Events, cps)
 		return exitError{1, ""}
 	}
-	fmt.Fprintf(stdout, "audit chain ok: %d events\n", res.Events)
+	fmt.Fprintf(stdout, "audit chain ok: %d events, %d signed checkpoints verified\n", res.Events, cps)
 	return nil
 }
 

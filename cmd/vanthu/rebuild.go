@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,6 +40,16 @@ func cmdRebuild(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer a.close()
+	// The audit trail first, so that its restored sequence continues the
+	// signed chain before anything new is recorded.
+	var pub ed25519.PublicKey
+	if a.svc.AuditKey != nil {
+		pub = a.svc.AuditKey.Public().(ed25519.PublicKey)
+	}
+	events, err := a.svc.RestoreAudit(ctx, pub)
+	if err != nil {
+		return fmt.Errorf("restoring the audit trail: %w", err)
+	}
 	var keys []string
 	err = a.store.List(ctx, archive.ManifestsPrefix, func(b archive.BlobInfo) error {
 		if strings.HasSuffix(b.Key, ".json") {
@@ -89,7 +100,7 @@ func cmdRebuild(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		restored++
 	}
-	fmt.Fprintf(stdout, "rebuild: %d documents restored from %d manifests (%d skipped); text extraction and indexing are queued and run when the service starts\n", restored, len(keys), skipped)
+	fmt.Fprintf(stdout, "rebuild: %d documents restored from %d manifests (%d skipped), %d audit events restored up to the last checkpoint; text extraction and indexing are queued and run when the service starts\n", restored, len(keys), skipped, events)
 	if skipped > 0 {
 		return exitError{1, ""}
 	}
