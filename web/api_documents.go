@@ -161,6 +161,9 @@ func (s *Server) documentJSON(c *fiber.Ctx, d *archive.Document) map[string]any 
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	m["references"] = s.references(c, d)
+	if dups := s.Records.PossibleDuplicates(c.UserContext(), s.actor(c), d); len(dups) > 0 {
+		m["possible_duplicates"] = dups
+	}
 	m["tasks"] = []any{}
 	return m
 }

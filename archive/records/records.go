@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -228,6 +229,12 @@ func (s *Service) Register(ctx context.Context, a Actor, st *Staged, fields map[
 		TextStatus: archive.TextPending, Tags: []string{}, Extracted: []string{},
 		CreatedAt: at, UpdatedAt: at, CreatedBy: a.User.Name, Version: 1,
 	}
+	allowDup := false
+	if v, ok := fields["allow_duplicate"]; ok {
+		allowDup = v == "true" || v == "1" || v == "on"
+		fields = maps.Clone(fields)
+		delete(fields, "allow_duplicate")
+	}
 	userFields, err := ApplyFields(d, fields)
 	if err != nil {
 		s.Discard(st)
@@ -236,6 +243,12 @@ func (s *Service) Register(ctx context.Context, a Actor, st *Staged, fields map[
 	if err := s.checkCeiling(d.Classification); err != nil {
 		s.Discard(st)
 		return nil, err
+	}
+	if !allowDup {
+		if err := s.checkDuplicateRegistration(ctx, a, d); err != nil {
+			s.Discard(st)
+			return nil, err
+		}
 	}
 	key := archive.OriginalKey(st.SHA256)
 	if err := s.promote(ctx, st, key); err != nil {

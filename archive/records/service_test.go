@@ -188,3 +188,27 @@ func TestCheckpoints(t *testing.T) {
 		t.Error("checkpoint verified under a foreign key")
 	}
 }
+
+func TestDuplicateRegistration(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	clerk := actorOf("lan", archive.RoleClerk, archive.Unclassified)
+	first := upload(t, s, clerk, "Kế hoạch đối ngoại 2018", map[string]string{"number": "1623/KH-UBND", "issuer": "UBND tỉnh Quảng Nam", "issued_at": "2018-04-10"})
+	st, _ := s.Stage(ctx, "ban-sao.txt", strings.NewReader("Kế hoạch đối ngoại 2018 (bản scan khác)"))
+	_, err := s.Register(ctx, clerk, st, map[string]string{"number": "1623 /KH-UBND", "issuer": "UBND tỉnh Quảng Nam", "issued_at": "2018-04-10"})
+	var ae *archive.Error
+	if !errors.As(err, &ae) || ae.Code != "duplicate_registration" || ae.Extra["existing_id"] != first.ID {
+		t.Fatalf("second registration of 1623/KH-UBND (2018) = %v, want duplicate_registration naming %s", err, first.ID)
+	}
+	// Numbers restart each year: the same number in 2019 is another document.
+	upload(t, s, clerk, "Kế hoạch đối ngoại 2019", map[string]string{"number": "1623/KH-UBND", "issuer": "UBND tỉnh Quảng Nam", "issued_at": "2019-05-02"})
+	// A confirmed duplicate is stored, and shows the collision.
+	st, _ = s.Stage(ctx, "ban-sao.txt", strings.NewReader("Kế hoạch đối ngoại 2018 (bản scan khác)"))
+	d, err := s.Register(ctx, clerk, st, map[string]string{"number": "1623/KH-UBND", "issuer": "UBND tỉnh Quảng Nam", "issued_at": "2018-04-10", "allow_duplicate": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.PossibleDuplicates(ctx, clerk, d); len(got) != 1 || got[0] != first.ID {
+		t.Errorf("PossibleDuplicates = %v, want [%s]", got, first.ID)
+	}
+}

@@ -4,9 +4,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"strings"
 
 	"vanthu/archive"
+	"vanthu/archive/records"
 	"vanthu/archive/sqlite"
 )
 
@@ -121,6 +121,41 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s%s\n", u.Name, u.Role, u.Clearance, u.Unit, state)
 		}
 		return nil
+	case "set":
+		u, err := cat.User(ctx, name)
+		if err != nil || u.Deleted {
+			return exitError{1, fmt.Sprintf("vanthu: no active user named %q", name)}
+		}
+		r := u.Role
+		if role != "" {
+			if r, err = archive.ParseRole(role); err != nil {
+				return exitError{2, err.Error()}
+			}
+		}
+		c := u.Clearance
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "clearance" {
+				c, err = archive.ParseClassification(clearance)
+			}
+		})
+		if err != nil {
+			return exitError{2, err.Error()}
+		}
+		err = cat.Update(ctx, func(tx *sqlite.Tx) error {
+			if err := tx.SetClearance(ctx, u.ID, r, c); err != nil {
+				return err
+			}
+			e := *actor
+			e.Action, e.Details = archive.ActionUserChange, map[string]any{"user": name,
+				"before": map[string]any{"role": string(u.Role), "clearance": string(u.Clearance)},
+				"after":  map[string]any{"role": string(r), "clearance": string(c)}}
+			return tx.AppendEvent(ctx, &e)
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s: role %s, clearance %s (takes effect on their next request)\n", name, r, c)
+		return nil
 	case "delete":
 		u, err := cat.User(ctx, name)
 		if err != nil {
@@ -140,7 +175,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		fmt.Fprintf(stdout, "user %s deleted; their tokens no longer work\n", name)
 		return nil
 	}
-	return exitError{2, "usage: vanthu user add|list|delete …"}
+	return exitError{2, "usage: vanthu user add|set|list|delete …"}
 }
 
 func osUser() string {
@@ -239,70 +274,17 @@ func cmdVerify(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer a.close()
-	rep, err := fixity(ctx, a, func(kind, key, docID, detail string) {
-		fmt.Fprintf(stdout, "%-9s %s %s %s\n", kind, key, docID, detail)
+	rep, err := a.svc.Fixity(ctx, func(f records.FixityFinding) {
+		fmt.Fprintf(stdout, "%-9s %s %s %s\n", f.Kind, f.Key, f.DocumentID, f.Detail)
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "checked=%d ok=%d changed=%d missing=%d untracked=%d\n", rep.checked, rep.ok, rep.changed, rep.missing, rep.untracked)
-	if rep.changed+rep.missing+rep.untracked > 0 {
+	fmt.Fprintf(stdout, "checked=%d ok=%d changed=%d missing=%d untracked=%d\n", rep.Checked, rep.OK, rep.Changed, rep.Missing, rep.Untracked)
+	if rep.Changed+rep.Missing+rep.Untracked > 0 {
 		return exitError{1, ""}
 	}
 	return nil
-}
-
-type fixityReport struct{ checked, ok, changed, missing, untracked int }
-
-func fixity(ctx context.Context, a *app, report func(kind, key, docID, detail string)) (fixityReport, error) {
-	var rep fixityReport
-	known := map[string]bool{}
-	record := func(kind, key, docID string, details map[string]any) error {
-		details["finding"], details["key"] = kind, key
-		return a.catalog.Record(ctx, &archive.Event{Actor: "system", Role: "system", Action: archive.ActionFixity,
-			DocumentID: docID, Outcome: "failed", Details: details})
-	}
-	err := a.catalog.AllVersions(ctx, func(v archive.Version) error {
-		if known[v.Key] {
-			return nil
-		}
-		known[v.Key] = true
-		rep.checked++
-		rc, _, err := a.store.Get(ctx, v.Key)
-		if errors.Is(err, archive.ErrNotFound) {
-			rep.missing++
-			report("missing", v.Key, v.DocumentID, "")
-			return record("missing", v.Key, v.DocumentID, map[string]any{})
-		}
-		if err != nil {
-			return err
-		}
-		h := sha256.New()
-		_, err = io.Copy(h, rc)
-		rc.Close()
-		if err != nil {
-			return err
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != v.SHA256 {
-			rep.changed++
-			report("changed", v.Key, v.DocumentID, "sha256 now "+got)
-			return record("changed", v.Key, v.DocumentID, map[string]any{"expected": v.SHA256, "actual": got})
-		}
-		rep.ok++
-		return nil
-	})
-	if err != nil {
-		return rep, err
-	}
-	err = a.store.List(ctx, archive.OriginalsPrefix, func(b archive.BlobInfo) error {
-		if !known[b.Key] {
-			rep.untracked++
-			report("untracked", b.Key, "", fmt.Sprintf("%d bytes", b.Size))
-			return record("untracked", b.Key, "", map[string]any{"size": b.Size})
-		}
-		return nil
-	})
-	return rep, err
 }
 
 func cmdReindex(ctx context.Context, args []string, stdout io.Writer) error {

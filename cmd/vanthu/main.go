@@ -56,6 +56,7 @@ const usage = `vanthu — the records archive (văn thư lưu trữ)
 Usage:
   vanthu serve [--addr 127.0.0.1:8080] [--data ./vanthu-data] [--inbox DIR]
   vanthu user add NAME --role clerk|officer|inspector|admin [--clearance none|mat|toi_mat|tuyet_mat] [--unit UNIT] [--password-stdin]
+  vanthu user set NAME --clearance LEVEL [--role ROLE]
   vanthu user list
   vanthu user delete NAME
   vanthu token create NAME
@@ -108,6 +109,7 @@ type config struct {
 	S3                s3Config
 	MaxUpload         int64
 	MaxClassification archive.Classification
+	FixityInterval    time.Duration
 }
 
 type s3Config struct {
@@ -153,6 +155,14 @@ func (cfg *config) settle() error {
 		return fmt.Errorf("VANTHU_MAX_CLASSIFICATION: %w", err)
 	}
 	cfg.MaxClassification = c
+	cfg.FixityInterval = 24 * time.Hour
+	if v := os.Getenv("VANTHU_FIXITY_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return fmt.Errorf("VANTHU_FIXITY_INTERVAL=%q must be a duration of at least 1m (e.g. 24h)", v)
+		}
+		cfg.FixityInterval = d
+	}
 	if v := os.Getenv("VANTHU_S3_SSL"); v != "" && v != "true" && v != "false" {
 		return fmt.Errorf("VANTHU_S3_SSL=%q must be true or false", v)
 	}

@@ -49,7 +49,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); a.workers.Run(workCtx) }()
-	wg.Add(1)
+	wg.Add(2)
+	go func() { defer wg.Done(); a.svc.RunFixity(workCtx, cfg.FixityInterval) }()
 	go func() { defer wg.Done(); a.svc.RunCheckpoints(workCtx, a.svc.AuditKey, 100, 5*time.Minute) }()
 	if cfg.Inbox != "" {
 		wg.Add(1)
