@@ -17,6 +17,9 @@ func TestRelevanceALQAC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("indexes 1377 articles and runs 1040 questions; skipped with -short")
 	}
+	if raceEnabled {
+		t.Skip("skipped under -race (see race_test.go); run go test without -race for the figures")
+	}
 	if _, err := os.Stat(filepath.Join(corpus, "law.json")); err != nil {
 		t.Skipf("ALQAC corpus not found at %s: %v", corpus, err)
 	}
