@@ -27,7 +27,8 @@ fi
 GOBIN_DIR="$(go env GOPATH)/bin"
 export PATH="$GOBIN_DIR:$PATH"
 VGW_VERSION=v1.8.0
-if ! versitygw --version 2>/dev/null | grep -q "${VGW_VERSION#v}"; then
+# `go install` binaries carry their module version in the build info.
+if ! { command -v versitygw >/dev/null && go version -m "$(command -v versitygw)" | grep -q "mod[[:space:]]*github.com/versity/versitygw[[:space:]]*$VGW_VERSION"; }; then
   log "installing versitygw $VGW_VERSION"
   (cd /tmp && go install "github.com/versity/versitygw/cmd/versitygw@$VGW_VERSION")
 fi
