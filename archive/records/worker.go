@@ -209,6 +209,9 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job, ex *ingest.Extra
 		if err := tx.SetText(ctx, d.ID, res.Text, res.Pages, parsed); err != nil {
 			return err
 		}
+		if err := storeCitations(ctx, tx, d.ID, res.Text, parsed); err != nil {
+			return err
+		}
 		if err := tx.DoneJobs(ctx, j.ID); err != nil {
 			return err
 		}
