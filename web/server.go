@@ -31,7 +31,10 @@ type Server struct {
 	IndexReady func() bool
 	// Ping checks the blob store for /readyz.
 	StoragePing func(ctx context.Context) error
+	// Now is the clock of web sessions and login backoff; nil is time.Now.
+	Now func() time.Time
 
+	pages    *pages // templates and static files of the pages (pages.go)
 	app      *fiber.App
 	metrics  metrics
 	draining atomic.Bool
