@@ -99,12 +99,6 @@ func (s *Server) readUpload(c *fiber.Ctx) (*records.Staged, map[string]string, e
 		}
 		fields[name] = string(b)
 	}
-	// The closing boundary ends the form, not the body: an epilogue, or the
-	// last-chunk of a chunked body, may still be unread, and left on the
-	// connection it would be parsed as the next request.
-	if !drainBody(c) {
-		c.Set(fiber.HeaderConnection, "close")
-	}
 	if staged == nil {
 		return fail(archive.Errorf(archive.ErrInvalid, "no_file", "the upload has no file: send it in a multipart field named \"file\""))
 	}
@@ -113,21 +107,6 @@ func (s *Server) readUpload(c *fiber.Ctx) (*records.Staged, map[string]string, e
 		return fail(archive.Errorf(archive.ErrInvalid, "empty_file", "the file is empty (0 bytes)"))
 	}
 	return staged, fields, nil
-}
-
-// maxEpilogue is how much of a body after the closing boundary is read and
-// dropped; when more follows, the connection is closed instead.
-const maxEpilogue = 64 << 10
-
-// drainBody reads what is left of a streamed request body and reports
-// whether the body ended within maxEpilogue bytes.
-func drainBody(c *fiber.Ctx) bool {
-	stream := c.Context().RequestBodyStream()
-	if stream == nil {
-		return true
-	}
-	n, err := io.Copy(io.Discard, io.LimitReader(stream, maxEpilogue+1))
-	return err == nil && n <= maxEpilogue
 }
 
 func multipartReader(c *fiber.Ctx) (*multipart.Reader, error) {
@@ -164,7 +143,7 @@ func (s *Server) documentJSON(c *fiber.Ctx, d *archive.Document) map[string]any 
 	if dups := s.Records.PossibleDuplicates(c.UserContext(), s.actor(c), d); len(dups) > 0 {
 		m["possible_duplicates"] = dups
 	}
-	m["tasks"] = []any{}
+	s.documentLinks(c, d, m)
 	return m
 }
 

@@ -23,12 +23,22 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 	c.Locals("request_id", rid)
 	c.Set("X-Request-Id", rid)
 	if s.draining.Load() && c.Path() != "/healthz" {
+		drainBody(c)
 		c.Set(fiber.HeaderConnection, "close")
 		return archive.Errorf(archive.ErrUnavailable, "shutting_down", "the server is shutting down; please retry in a moment")
 	}
 	start := time.Now()
 	s.metrics.inflight.Add(1)
 	err := c.Next()
+	// fasthttp never reads what a handler left of a streamed request body
+	// (an upload refused early, the last-chunk of a chunked body, an
+	// epilogue after the closing boundary). Left on a keep-alive connection
+	// it is parsed as the next request; closed with it unread, the kernel
+	// resets the connection, which can destroy the response before the
+	// client reads it. Drain it within bounds; past them, close.
+	if !drainBody(c) {
+		c.Set(fiber.HeaderConnection, "close")
+	}
 	s.metrics.inflight.Add(-1)
 	status := c.Response().StatusCode()
 	if err != nil {
@@ -36,6 +46,28 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 	}
 	s.metrics.observe(c.Route().Path, c.Method(), status, time.Since(start))
 	return err
+}
+
+// Bounds of drainBody: enough for any upload refused on a local network,
+// small enough that a refused multi-gigabyte upload is not read whole.
+const (
+	drainMax  = 64 << 20
+	drainTime = 5 * time.Second
+)
+
+// drainBody reads and drops what is left of the request body, and reports
+// whether it ended within the bounds.
+func drainBody(c *fiber.Ctx) bool {
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		return true
+	}
+	if conn := c.Context().Conn(); conn != nil {
+		_ = conn.SetReadDeadline(time.Now().Add(drainTime))
+		defer conn.SetReadDeadline(time.Time{})
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(stream, drainMax+1))
+	return err == nil && n <= drainMax
 }
 
 // securityHeaders sets the headers every response carries.

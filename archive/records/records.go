@@ -175,7 +175,7 @@ func (s *Service) Stage(ctx context.Context, filename string, body io.Reader) (*
 	if err := s.Blobs.Put(ctx, tmp, src, -1); err != nil {
 		// Put leaves nothing visible on failure; delete anyway in case a
 		// backend kept a partial object.
-		_ = s.Blobs.Delete(context.WithoutCancel(ctx), tmp)
+		s.discardAfter(err, &Staged{TmpKey: tmp})
 		switch {
 		case lim.exceeded:
 			return nil, s.tooLarge()
@@ -211,6 +211,18 @@ func (s *Service) Discard(st *Staged) {
 	if st != nil {
 		_ = s.Blobs.Delete(context.Background(), st.TmpKey)
 	}
+}
+
+// discardAfter removes a staged upload after a failed call. When the store
+// is unreachable the delete would wait out the same timeout again and
+// double the client's wait for its 503, so it runs in the background then;
+// what it cannot remove, the start-up sweep does.
+func (s *Service) discardAfter(err error, st *Staged) {
+	if errors.Is(err, archive.ErrUnavailable) {
+		go s.Discard(st)
+		return
+	}
+	s.Discard(st)
 }
 
 // Register records a staged original as a new document with the clerk's
@@ -317,11 +329,11 @@ func (s *Service) promote(ctx context.Context, st *Staged, key string) error {
 		s.Discard(st)
 		return nil
 	} else if !errors.Is(err, archive.ErrNotFound) {
-		s.Discard(st)
+		s.discardAfter(err, st)
 		return storageDown(err)
 	}
 	if err := s.Blobs.Move(ctx, st.TmpKey, key); err != nil {
-		s.Discard(st)
+		s.discardAfter(err, st)
 		if errors.Is(err, archive.ErrNoSpace) {
 			return &archive.Error{Kind: archive.ErrNoSpace, Code: "insufficient_storage", Message: "the archive's storage is full; the file was not stored", Err: err}
 		}

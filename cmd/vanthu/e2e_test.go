@@ -472,18 +472,23 @@ func TestE2EChunkedUploadKeepAlive(t *testing.T) {
 		size     int
 		chunked  bool
 		epilogue string
+		token    string
+		status   int
 	}{
-		{2 << 10, true, ""},
-		{3 << 20, true, ""},
-		{3 << 20, true, "epilogue\r\n"},
+		{2 << 10, true, "", tok, http.StatusCreated},
+		{3 << 20, true, "", tok, http.StatusCreated},
+		{3 << 20, true, "epilogue\r\n", tok, http.StatusCreated},
 		// RFC 2046 allows an epilogue after the closing boundary.
-		{3 << 20, false, strings.Repeat("phần kết sau ranh giới cuối\r\n", 400)},
+		{3 << 20, false, strings.Repeat("phần kết sau ranh giới cuối\r\n", 400), tok, http.StatusCreated},
+		// Refused before a byte of the body is read.
+		{3 << 20, true, "", "not-a-token", http.StatusUnauthorized},
+		{3 << 20, false, "", "not-a-token", http.StatusUnauthorized},
 	} {
 		size := c.size
 		ct, body := multipartBody(fmt.Sprintf("bao-cao-%d.pdf", i), fakePDF(byte(40+i), size), map[string]string{"subject": "Báo cáo gửi theo từng khúc"})
 		body = append(body, c.epilogue...)
 		var req strings.Builder
-		fmt.Fprintf(&req, "POST /api/v1/documents HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\n", host, tok, ct)
+		fmt.Fprintf(&req, "POST /api/v1/documents HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\n", host, c.token, ct)
 		if c.chunked {
 			req.WriteString("Transfer-Encoding: chunked\r\n\r\n")
 			for off := 0; off < len(body); off += 64 << 10 {
@@ -495,11 +500,11 @@ func TestE2EChunkedUploadKeepAlive(t *testing.T) {
 			fmt.Fprintf(&req, "Content-Length: %d\r\n\r\n%s", len(body), body)
 		}
 		resp := roundTrip(fmt.Sprintf("upload of %d bytes, chunked %v, epilogue %d bytes", size, c.chunked, len(c.epilogue)), req.String())
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("chunked upload of %d bytes: %d, want 201", size, resp.StatusCode)
+		if resp.StatusCode != c.status {
+			t.Fatalf("upload %d: %d, want %d", i, resp.StatusCode, c.status)
 		}
 		if resp.Close {
-			t.Fatalf("chunked upload of %d bytes: the server closed the connection after a 201", size)
+			t.Fatalf("upload %d: the server closed the connection after a %d", i, resp.StatusCode)
 		}
 		resp = roundTrip("GET /healthz on the same connection", "GET /healthz HTTP/1.1\r\nHost: "+host+"\r\n\r\n")
 		if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(`"ok"`)) {
