@@ -82,7 +82,11 @@ func fiberStatusText(code int) string {
 func (s *Server) renderError(c *fiber.Ctx, err error) error {
 	status, code, msg, extra := classify(err)
 	rid, _ := c.Locals("request_id").(string)
-	if status >= 500 {
+	switch {
+	case status == fiber.StatusServiceUnavailable || status == fiber.StatusInsufficientStorage:
+		// Expected while storage is down or the index rebuilds: not a bug.
+		s.Log.Warn("request refused", "request_id", rid, "method", c.Method(), "path", c.Path(), "status", status, "err", err)
+	case status >= 500:
 		s.Log.Error("request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 	}
 	if status == fiber.StatusServiceUnavailable {
