@@ -70,14 +70,42 @@ func (s *Server) auditEvents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if evs == nil {
-		evs = []archive.Event{}
-	}
 	var next any
 	if len(evs) == size {
 		next = strconv.FormatInt(evs[len(evs)-1].Seq, 10)
 	}
+	evs = s.visibleEvents(c, evs)
+	if evs == nil {
+		evs = []archive.Event{}
+	}
 	return c.JSON(fiber.Map{"items": evs, "next": next})
+}
+
+// visibleEvents drops, for callers other than inspectors, the events of
+// documents above their clearance: an admin manages users but has no
+// implicit clearance, and an event's details name the document's file.
+func (s *Server) visibleEvents(c *fiber.Ctx, evs []archive.Event) []archive.Event {
+	a := s.actor(c)
+	if a.User == nil || a.User.Role == archive.RoleInspector {
+		return evs
+	}
+	seen := map[string]bool{}
+	out := evs[:0]
+	for _, e := range evs {
+		if e.DocumentID != "" {
+			ok, known := seen[e.DocumentID]
+			if !known {
+				_, err := s.Records.Peek(c.UserContext(), a, e.DocumentID)
+				ok = err == nil
+				seen[e.DocumentID] = ok
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func (s *Server) auditVerify(c *fiber.Ctx) error {
@@ -109,6 +137,7 @@ func (s *Server) auditExport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	evs = s.visibleEvents(c, evs)
 	e := s.actor(c)
 	ev := &archive.Event{Actor: e.User.Name, Role: string(e.User.Role), Action: archive.ActionAuditExport, IP: e.IP, RequestID: e.RequestID,
 		Details: map[string]any{"format": format, "events": len(evs), "document": f.DocumentID, "actor": f.Actor, "action": f.Action}}
