@@ -56,15 +56,13 @@ func TestGoldenAccuracy(t *testing.T) {
 	e := childExtractor(t, 2*time.Minute)
 	fields := []string{"number", "type", "issuer", "issued_at", "subject"}
 	hits := map[string]int{}
+	var files []string
 	for _, d := range docs {
-		mime := MimeText
-		switch filepath.Ext(d.path) {
-		case ".pdf":
-			mime = MimePDF
-		case ".docx":
-			mime = MimeDOCX
-		}
-		res := extractOK(t, e, filepath.Join(corpusDir, d.path), mime)
+		files = append(files, filepath.Join(corpusDir, d.path))
+	}
+	results := parallelExtract(t, e, files)
+	for i, d := range docs {
+		res := results[i]
 		if res.Status != StatusOK {
 			t.Errorf("%s: extraction %s: %s", d.path, res.Status, res.Reason)
 		}

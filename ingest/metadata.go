@@ -758,7 +758,7 @@ func findStamps(hdr []line) (archive.Classification, string) {
 
 var (
 	authorityRe = regexp.MustCompile(`^(TM|KT|TL|TUQ|Q|T/M|K/T|T/L)\s*[.:]?\s+(\p{Lu}.*)$`)
-	positionRe  = regexp.MustCompile(`^(PHÓ |QUYỀN )?(CHỦ TỊCH|GIÁM ĐỐC|BỘ TRƯỞNG|THỦ TƯỚNG|CỤC TRƯỞNG|VỤ TRƯỞNG|CHÁNH VĂN PHÒNG|CHÁNH THANH TRA|TRƯỞNG BAN|TRƯỞNG PHÒNG|BÍ THƯ|TỔNG CỤC TRƯỞNG|THỐNG ĐỐC|TỔNG KIỂM TOÁN|VIỆN TRƯỞNG|CHÁNH ÁN|CHỦ NHIỆM|TRƯỞNG ĐOÀN|ĐẠI DIỆN|THỦ TRƯỞNG|TỔNG GIÁM ĐỐC|GIÁM ĐỐC SỞ)\b`)
+	positionRe  = regexp.MustCompile(`^(PHÓ |QUYỀN )?(CHỦ TỊCH|GIÁM ĐỐC|BỘ TRƯỞNG|THỦ TƯỚNG|CỤC TRƯỞNG|VỤ TRƯỞNG|CHÁNH VĂN PHÒNG|CHÁNH THANH TRA|TRƯỞNG BAN|TRƯỞNG PHÒNG|BÍ THƯ|TỔNG CỤC TRƯỞNG|THỐNG ĐỐC|TỔNG KIỂM TOÁN|VIỆN TRƯỞNG|CHÁNH ÁN|CHỦ NHIỆM|TRƯỞNG ĐOÀN|ĐẠI DIỆN|THỦ TRƯỞNG|TỔNG GIÁM ĐỐC|GIÁM ĐỐC SỞ)(?:[^\p{L}]|$)`)
 	nameRe      = regexp.MustCompile(`^(\p{Lu}[\p{Ll}]*)(\s+\p{Lu}[\p{Ll}]*){1,4}$`)
 )
 
@@ -884,7 +884,7 @@ var (
 	refTypeRe = regexp.MustCompile(`(Hiến pháp|Bộ luật|Luật|Pháp lệnh|Nghị định|Nghị quyết|Quyết định|Thông tư liên tịch|Thông tư|Chỉ thị|Công văn|Văn bản|Kế hoạch|Tờ trình|Báo cáo|Thông báo|Hướng dẫn|Chương trình|Công điện|Giấy phép|Giấy đề nghị|Kết luận)`)
 	refNumRe  = regexp.MustCompile(`(\d{1,5}[a-zA-Z]?)\s*([/-])\s*((?:\d{4}\s*/\s*)?\p{Lu}[\p{L}\d]*(?:\s?-\s?[\p{L}\d]+)*(?:/[\p{Lu}][\p{L}\d]*)?)`)
 	refDateRe = regexp.MustCompile(`^\s*,?\s*(?:ngày|Ngày)\s*(\d{1,2})\s*(?:/|-|\.|\s*tháng\s*)(\d{1,2})\s*(?:/|-|\.|\s*năm\s*)(\d{4})`)
-	issuerRe  = regexp.MustCompile(`^\s*,?\s*của\s+([^;,()]{2,80}?)(?:\s+(?:về|quy định|hướng dẫn|ban hành|sửa đổi|phê duyệt|v/v|V/v)\b|[;,.(]|$)`)
+	issuerRe  = regexp.MustCompile(`^\s*,?\s*của\s+([^;,()]{2,80}?)(?:\s+(?:về|quy định|hướng dẫn|ban hành|sửa đổi|phê duyệt|v/v|V/v)(?:[^\p{L}]|$)|[;,.(]|$)`)
 	lawNameRe = regexp.MustCompile(`((?:Bộ luật|Luật|Pháp lệnh)\s+(?:\p{Lu}[\p{L}]*)(?:[\s,]+[\p{L}]+){0,12}?)\s*(?:ngày\s*(\d{1,2})\s*tháng\s*(\d{1,2})\s*năm\s*(\d{4})|số\s)`)
 )
 
@@ -1009,7 +1009,7 @@ func splitClauses(text string) []string {
 // Tasks.
 
 var (
-	giaoRe     = regexp.MustCompile(`Giao\s+(.{2,120}?)\s+(?:chủ trì|làm đầu mối|là cơ quan đầu mối)(?:,?\s*phối hợp(?: với)?\s+(.{2,200}?))?(?:\s+(?:tổ chức|triển khai|thực hiện|tham mưu|xây dựng|nghiên cứu|rà soát|hướng dẫn|kiểm tra|theo dõi|báo cáo|đề xuất)\b|[,:;.]|$)`)
+	giaoRe     = regexp.MustCompile(`Giao\s+(.{2,120}?)\s+(?:chủ trì|làm đầu mối|là cơ quan đầu mối)(?:,?\s*phối hợp(?: với)?\s+(.{2,200}?))?(?:\s+(?:tổ chức|triển khai|thực hiện|tham mưu|xây dựng|nghiên cứu|rà soát|hướng dẫn|kiểm tra|theo dõi|báo cáo|đề xuất)(?:[^\p{L}]|$)|[,:;.]|$)`)
 	dueRe      = regexp.MustCompile(`(?:trước|chậm nhất|không quá|hạn chót|trong)\s+ngày\s*(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})|(?:trước|chậm nhất)\s+ngày\s*(\d{1,2})\s*tháng\s*(\d{1,2})\s*năm\s*(\d{4})`)
 	periodRe   = regexp.MustCompile(`(Quý\s+(?:I{1,3}|IV|[1-4])\s+năm\s+\d{4}|(?:6|06|9|09)\s+tháng\s+(?:đầu|cuối)\s+năm\s+\d{4}|[Tt]háng\s+\d{1,2}\s*(?:năm|/)\s*\d{4})`)
 	itemRe     = regexp.MustCompile(`^(?:\d{1,2}|[a-zđ])[.)]\s+(\p{Lu}.{5,})$`)
@@ -1129,10 +1129,15 @@ func tableTasks(lines []line, seen map[string]bool) []TaskProposal {
 	return out
 }
 
+var sentenceEnd = regexp.MustCompile(`\.\s+(\p{Lu}|\d+\.)`)
+
 func splitSentences(text string) []string {
 	text = strings.Join(strings.Fields(text), " ")
 	var out []string
-	for _, s := range regexp.MustCompile(`\.\s+(?:\p{Lu}|\d+\.)|\.$`).Split(text, -1) {
+	// Mark the boundaries first: splitting on the regexp would eat the
+	// capital letter that starts the next sentence.
+	text = sentenceEnd.ReplaceAllString(text, ".\x00$1")
+	for _, s := range strings.Split(text, "\x00") {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}

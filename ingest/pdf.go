@@ -104,6 +104,11 @@ func extractPDF(ctx context.Context, path string, o options) Result {
 	res.Text = strings.TrimSpace(strings.Join(res.Pages, "\n\n"))
 	res.Reason = strings.Join(notes, "; ")
 	if vietnamese.ScoreText(res.Text).Tokens == 0 {
+		if len(errs) > 0 {
+			// No text and a parser that choked: the structure is broken
+			// (a page-tree cycle, say), not merely a blank page.
+			return failed("the PDF's structure is broken and no text could be read: %s", strings.Join(errs, "; "))
+		}
 		res.Status = StatusEmpty
 		if res.Reason == "" {
 			res.Reason = "the PDF has no text"
@@ -191,23 +196,15 @@ func goPDFText(ctx context.Context, path string) (pages []string, err error) {
 }
 
 func goPDFPages(ctx context.Context, r *pdf.Reader) ([]string, error) {
-	n := r.NumPage()
-	if n <= 0 {
-		return nil, errors.New("the PDF has no pages")
-	}
-	if n > maxPDFPages {
-		return nil, fmt.Errorf("the PDF claims %d pages, more than the %d accepted", n, maxPDFPages)
+	tree, err := pageTree(r.Trailer().Key("Root").Key("Pages"))
+	if err != nil {
+		return nil, err
 	}
 	fonts := make(map[string]*pdf.Font)
-	pages := make([]string, 0, n)
-	for i := 1; i <= n; i++ {
+	pages := make([]string, 0, len(tree))
+	for i, p := range tree {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
-		}
-		p := r.Page(i)
-		if p.V.IsNull() {
-			pages = append(pages, "")
-			continue
 		}
 		for name, f := range fontsOf(p) {
 			if _, ok := fonts[name]; !ok {
@@ -216,9 +213,46 @@ func goPDFPages(ctx context.Context, r *pdf.Reader) ([]string, error) {
 		}
 		t, err := p.GetPlainText(fonts)
 		if err != nil {
-			return nil, fmt.Errorf("page %d: %v", i, err)
+			return nil, fmt.Errorf("page %d: %v", i+1, err)
 		}
 		pages = append(pages, cleanText(t))
+	}
+	return pages, nil
+}
+
+// pageTree collects the leaves of the page tree. ledongthuc/pdf's own
+// Reader.Page walks /Kids without remembering where it has been, so a
+// /Kids entry pointing back up loops for ever (found by FuzzGoPDF); this walk
+// has a depth limit and a budget of nodes, and never trusts /Count.
+func pageTree(root pdf.Value) ([]pdf.Page, error) {
+	type item struct {
+		v     pdf.Value
+		depth int
+	}
+	var pages []pdf.Page
+	stack := []item{{root, 0}}
+	budget := 4 * maxPDFPages
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if budget--; budget < 0 || it.depth > 64 {
+			return nil, errors.New("the page tree is deeper or larger than any real PDF's (it probably loops on itself)")
+		}
+		switch it.v.Key("Type").Name() {
+		case "Page":
+			if len(pages) == maxPDFPages {
+				return nil, fmt.Errorf("the PDF has more than %d pages", maxPDFPages)
+			}
+			pages = append(pages, pdf.Page{V: it.v})
+		default: // Pages, or a node with the /Type missing
+			kids := it.v.Key("Kids")
+			for i := kids.Len() - 1; i >= 0; i-- {
+				stack = append(stack, item{kids.Index(i), it.depth + 1})
+			}
+		}
+	}
+	if len(pages) == 0 {
+		return nil, errors.New("the PDF has no pages")
 	}
 	return pages, nil
 }

@@ -1,0 +1,237 @@
+package ingest
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildPDF writes a PDF with a correct xref table for the given objects
+// (numbered from 1), so that parsers reach the hostile part instead of
+// stopping at a broken header.
+func buildPDF(objects []string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objects))
+	for i, o := range objects {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
+	return b.Bytes()
+}
+
+func helloPDF() []byte {
+	content := "BT /F1 12 Tf 72 712 Td (Xin chao) Tj ET"
+	return buildPDF([]string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	})
+}
+
+// flateBomb is a zlib stream that inflates to n×64 MiB of zeros while
+// taking about n×64 KiB: one compressed 64 MiB block, repeated (each block
+// only refers back to zeros, so repeating it is valid deflate).
+func flateBomb(n int) []byte {
+	var block bytes.Buffer
+	w, _ := flate.NewWriter(&block, flate.BestCompression)
+	w.Write(make([]byte, 64<<20))
+	w.Flush() // ends on a byte boundary without a final block
+	out := []byte{0x78, 0xDA}
+	for i := 0; i < n; i++ {
+		out = append(out, block.Bytes()...)
+	}
+	out = append(out, 0x01, 0x00, 0x00, 0xFF, 0xFF) // final empty stored block
+	return append(out, 0, 0, 0, 0)                  // adler32, never reached intact
+}
+
+func writeTemp(t *testing.T, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func docxWith(t *testing.T, documentXML []byte, lie bool) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	ct, _ := zw.Create("[Content_Types].xml")
+	ct.Write([]byte(`<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`))
+	if lie {
+		// A header that claims 1 kB for an entry that inflates to far more:
+		// the limit must count inflated bytes, not trust the header.
+		var comp bytes.Buffer
+		fw, _ := flate.NewWriter(&comp, flate.BestCompression)
+		fw.Write(documentXML)
+		fw.Close()
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: "word/document.xml", Method: zip.Deflate,
+			CompressedSize64: uint64(comp.Len()), UncompressedSize64: 1024})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(comp.Bytes())
+	} else {
+		w, _ := zw.Create("word/document.xml")
+		w.Write(documentXML)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestHostileInputs: each hostile file comes back failed, with a reason,
+// within the time limit, through the isolated child process.
+func TestHostileInputs(t *testing.T) {
+	cycle := buildPDF([]string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Pages /Kids [2 0 R] /Count 1 /Parent 2 0 R >>", // Kids point back up: a cycle
+	})
+	hello := helloPDF()
+	bomb := flateBomb(48) // 3 GiB of zeros in a 3 MiB file
+	bombPDF := buildPDF([]string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+		fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", len(bomb), bomb),
+	})
+	body := []byte(`<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>` +
+		strings.Repeat(" ", 100<<20) + `</w:body></w:document>`)
+	dtd := []byte(`<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>` +
+		`<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>&b;</w:t></w:r></w:p></w:body></w:document>`)
+
+	const limit = 3 * time.Second
+	e := childExtractor(t, limit)
+	e.MemoryLimit = 512 << 20
+	tests := []struct {
+		name, file, mime string
+		data             []byte
+		reason           string // a word the reason must contain
+	}{
+		{"pdf reference cycle", "cycle.pdf", MimePDF, cycle, ""},
+		{"truncated pdf", "cut.pdf", MimePDF, hello[:len(hello)/2], "truncated"},
+		{"flate bomb pdf", "bomb.pdf", MimePDF, bombPDF, ""},
+		{"docx zip bomb", "bomb.docx", MimeDOCX, docxWith(t, body, false), "zip bomb"},
+		{"docx zip bomb, lying header", "lie.docx", MimeDOCX, docxWith(t, body, true), "document.xml"},
+		{"docx with DTD", "dtd.docx", MimeDOCX, docxWith(t, dtd, false), "DTD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeTemp(t, tt.file, tt.data)
+			start := time.Now()
+			res, err := e.Extract(context.Background(), path, tt.mime)
+			took := time.Since(start)
+			if err != nil {
+				t.Fatalf("Extract: %v", err)
+			}
+			t.Logf("%s: %s in %s: %s", tt.name, res.Status, took.Round(time.Millisecond), res.Reason)
+			if res.Status != StatusFailed || res.Reason == "" {
+				t.Errorf("status %q reason %q, want failed with a reason", res.Status, res.Reason)
+			}
+			if !strings.Contains(res.Reason, tt.reason) {
+				t.Errorf("reason %q does not mention %q", res.Reason, tt.reason)
+			}
+			if took > limit+3*time.Second {
+				t.Errorf("took %s, limit %s", took, limit)
+			}
+		})
+	}
+	// The same generator's well-formed PDF extracts: the failures above are
+	// the hostile parts, not the harness.
+	res := extractOK(t, e, writeTemp(t, "hello.pdf", hello), MimePDF)
+	if !strings.Contains(res.Text, "Xin chao") {
+		t.Errorf("hello.pdf: %s %q (%s)", res.Status, res.Text, res.Reason)
+	}
+}
+
+// TestCorpusExtractsIsolated: every PDF and DOCX of the corpus goes
+// through the child without crashing; scans get OCR text (first page
+// only, to keep the run short) or, with OCR "not installed", empty with a
+// reason.
+func TestCorpusExtractsIsolated(t *testing.T) {
+	needCorpus(t)
+	if testing.Short() {
+		t.Skip("OCR of the corpus scans takes a while")
+	}
+	pdfs, _ := filepath.Glob(filepath.Join(corpusDir, "pdf", "*.pdf"))
+	docx, _ := filepath.Glob(filepath.Join(corpusDir, "docx", "*.docx"))
+	noOCR := childExtractor(t, time.Minute)
+	noOCR.Tools = Tools{PDFToText: LookupTools().PDFToText} // as if tesseract were not installed
+	files := append(pdfs, docx...)
+	results := parallelExtract(t, noOCR, files)
+	for i, f := range files {
+		res := results[i]
+		if res.Status == StatusFailed {
+			t.Errorf("%s: failed: %s", filepath.Base(f), res.Reason)
+		}
+		if res.Status == StatusEmpty && res.Reason == "" {
+			t.Errorf("%s: empty without a reason", filepath.Base(f))
+		}
+	}
+	scan := filepath.Join(corpusDir, "pdf", "CV-813-CucHoaChat.pdf")
+	res := extractOK(t, noOCR, scan, MimePDF)
+	if res.Status != StatusEmpty || !strings.Contains(res.Reason, "OCR is not installed") {
+		t.Errorf("scan without OCR: %s %q, want empty saying OCR is not installed", res.Status, res.Reason)
+	}
+	if LookupTools().Tesseract == "" {
+		t.Log("tesseract not installed: OCR half skipped")
+		return
+	}
+	res = extractOK(t, childExtractor(t, time.Minute), scan, MimePDF)
+	if res.Status != StatusOK || res.Engine != EngineTesseract || !strings.Contains(res.Text, "CÔNG THƯƠNG") {
+		t.Errorf("scan with OCR: %s %s %q", res.Status, res.Engine, res.Reason)
+	}
+	if !strings.Contains(res.Reason, "cap is 1 pages") {
+		t.Errorf("OCR page cap not reported: %q", res.Reason)
+	}
+}
+
+// parallelExtract runs three extractions at a time: each child is one
+// process, mostly waiting on Poppler or tesseract.
+func parallelExtract(t *testing.T, e *Extractor, files []string) []Result {
+	t.Helper()
+	out := make([]Result, len(files))
+	sem := make(chan struct{}, 3)
+	done := make(chan struct{})
+	for i, f := range files {
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem; done <- struct{}{} }()
+			mime := MimeText
+			switch filepath.Ext(f) {
+			case ".pdf":
+				mime = MimePDF
+			case ".docx":
+				mime = MimeDOCX
+			}
+			res, err := e.Extract(context.Background(), f, mime)
+			if err != nil {
+				res = failed("Extract error: %v", err)
+			}
+			out[i] = res
+		}()
+	}
+	for range files {
+		<-done
+	}
+	return out
+}
