@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vanthu/archive"
+	"vanthu/archive/sqlite"
+	"vanthu/search"
+	"vanthu/search/searchbench"
+)
+
+// benchQueries are the search engineer's fixed queries (searchbench, with
+// facets, highlights and a year filter on every third) plus two with a
+// type and a level filter.
+func benchQueries() []search.Request {
+	qs := searchbench.Queries()
+	qs = append(qs,
+		search.Request{Q: "kế hoạch", Type: "KH", Facets: true, Highlight: true, Size: 20, Clearance: archive.Unclassified},
+		search.Request{Q: "an toàn hóa chất", Level: "provincial", Year: 2018, Facets: true, Highlight: true, Size: 20, Clearance: archive.Unclassified},
+	)
+	return qs
+}
+
+// query is the API's query string for r (the API always asks for facets
+// and highlights).
+func queryString(r search.Request) string {
+	v := url.Values{"q": {r.Q}}
+	if r.Year > 0 {
+		v.Set("year", strconv.Itoa(r.Year))
+	}
+	for k, s := range map[string]string{"type": r.Type, "level": r.Level, "issuer": r.Issuer} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if r.Size > 0 {
+		v.Set("size", strconv.Itoa(r.Size))
+	}
+	return v.Encode()
+}
+
+// measure runs n calls of do from workers goroutines and returns every
+// latency.
+func measure(ctx context.Context, workers, n int, do func(i int) error) ([]time.Duration, time.Duration, error) {
+	times := make([]time.Duration, n)
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				t := time.Now()
+				err := do(i)
+				times[i] = time.Since(t)
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return times, time.Since(start), firstErr
+}
+
+type latRow struct {
+	path          string
+	clients       int
+	p50, p95, p99 time.Duration
+	qps           float64
+}
+
+func latencyRow(path string, clients int, ts []time.Duration, wall time.Duration) latRow {
+	return latRow{path, clients, percentile(ts, 50), percentile(ts, 95), percentile(ts, 99), float64(len(ts)) / wall.Seconds()}
+}
+
+func (b *bench) search(ctx context.Context) error {
+	var sizes []int
+	for _, s := range strings.Split(b.o.searchDocs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-search-docs: %q is not a size", s)
+		}
+		sizes = append(sizes, min(n, max(b.o.n, 1000)*50))
+	}
+	b.rep.printf("\n### Search\n\n%d queries (searchbench.Queries: accented, folded, phrase with exclusion, number, prefix; year filter on every third; plus a type and a level+year filter), facets and highlights on, 20 hits; %d searches per row after a warm-up. HTTP: `GET /api/v1/search` of `vanthu serve` (fs mode) with a clerk's token; direct: `search.Index.Search` in this process on the same index, server stopped.\n",
+		len(benchQueries()), b.o.queries)
+	var lastRate float64
+	for _, n := range sizes {
+		if lastRate > 0 {
+			est := time.Duration(float64(n)/lastRate*1.3) * time.Second // merges make larger indexes slower per document
+			if est > b.o.maxBuild {
+				b.rep.printf("\n**%d documents: not run.** At the %.0f docs/s measured for the smaller index, the build alone would take about %v (×1.3 for merge cost), over the %v budget (-max-build). Extrapolation below.\n",
+					n, lastRate, est.Round(time.Minute), b.o.maxBuild)
+				continue
+			}
+		}
+		rate, err := b.searchAt(ctx, n)
+		if err != nil {
+			return err
+		}
+		lastRate = rate
+	}
+	return nil
+}
+
+// searchAt builds (or reuses) a dataset of n documents and measures it;
+// it returns the direct build rate in documents per second.
+func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
+	root := filepath.Join(b.o.work, fmt.Sprintf("search-%d", n))
+	ds, err := b.generate(ctx, root, n)
+	if err != nil {
+		return 0, err
+	}
+	if b.generated == nil {
+		b.generated = map[int]*dataset{}
+	}
+	indexDir := filepath.Join(ds.data, "index")
+	if ds.build, err = b.buildIndex(ctx, indexDir, n); err != nil {
+		return 0, err
+	}
+	b.generated[n] = ds
+	size, _ := searchbench.DirSize(indexDir)
+	buildRate := float64(n) / ds.build.Seconds()
+
+	reqs := benchQueries()
+	var rows []latRow
+	// Direct, in this process.
+	ix, err := search.Open(indexDir)
+	if err != nil {
+		return 0, err
+	}
+	totals := make([]uint64, len(reqs))
+	direct := func(i int) error {
+		res, err := ix.Search(ctx, reqs[i%len(reqs)])
+		if err == nil && i < len(reqs) {
+			totals[i] = res.Total
+		}
+		return err
+	}
+	if _, _, err := measure(ctx, 2, 2*len(reqs), direct); err != nil {
+		ix.Close()
+		return 0, err
+	}
+	prof := filepath.Join(b.o.work, fmt.Sprintf("search-%d-cpu.pprof", n))
+	for _, c := range []int{1, 8} {
+		var pf *os.File
+		if c == 8 {
+			if pf, err = os.Create(prof); err == nil {
+				err = pprof.StartCPUProfile(pf)
+			}
+			if err != nil {
+				ix.Close()
+				return 0, err
+			}
+		}
+		ts, wall, err := measure(ctx, c, b.o.queries, direct)
+		if pf != nil {
+			pprof.StopCPUProfile()
+			pf.Close()
+		}
+		if err != nil {
+			ix.Close()
+			return 0, err
+		}
+		rows = append(rows, latencyRow("direct", c, ts, wall))
+	}
+	ix.Close()
+
+	// The audit event every API search appends (one write transaction on
+	// the catalog's single writer, synchronous=FULL), measured alone.
+	cat, err := sqlite.Open(filepath.Join(ds.data, "catalog.db"))
+	if err != nil {
+		return 0, err
+	}
+	var auditRows []latRow
+	for _, c := range []int{1, 8} {
+		ts, wall, err := measure(ctx, c, b.o.queries, func(i int) error {
+			return cat.Record(ctx, &archive.Event{Actor: "bench", Role: "clerk", Action: archive.ActionSearch, Details: map[string]any{"q": reqs[i%len(reqs)].Q}})
+		})
+		if err != nil {
+			cat.Close()
+			return 0, err
+		}
+		auditRows = append(auditRows, latencyRow("audit append alone (Catalog.Record)", c, ts, wall))
+	}
+	cat.Close()
+
+	// HTTP.
+	srv, err := b.startServer(ctx, ds.data)
+	if err != nil {
+		return 0, err
+	}
+	defer srv.stop()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	httpSearch := func(i int) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.url+"/api/v1/search?"+queryString(reqs[i%len(reqs)]), nil)
+		req.Header.Set("Authorization", "Bearer "+ds.token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("search: %s", resp.Status)
+		}
+		return err
+	}
+	healthz := func(int) error {
+		resp, err := client.Get(srv.url + "/healthz")
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil
+	}
+	if _, _, err := measure(ctx, 2, 2*len(reqs), httpSearch); err != nil {
+		return 0, err
+	}
+	var floor []latRow
+	for _, c := range []int{1, 8} {
+		ts, wall, err := measure(ctx, c, b.o.queries, httpSearch)
+		if err != nil {
+			return 0, err
+		}
+		rows = append(rows, latencyRow("HTTP", c, ts, wall))
+		ts, wall, err = measure(ctx, c, b.o.queries, healthz)
+		if err != nil {
+			return 0, err
+		}
+		floor = append(floor, latencyRow("HTTP floor (GET /healthz)", c, ts, wall))
+	}
+	rss, hwm := procStatus(srv.pid(), "VmRSS"), procStatus(srv.pid(), "VmHWM")
+	srv.stop()
+
+	b.rep.printf("\n#### %d documents\n\nCatalog generated in %s; index built straight (search.Index.Index, batches of 500) in %s = **%.0f docs/s**; index on disk **%s**; server RSS after the HTTP runs %s (peak %s).\n",
+		n, secs(ds.genTime), secs(ds.build), buildRate, mib(size), mib(rss), mib(hwm))
+	var trs [][]string
+	byKey := map[string]latRow{}
+	for _, r := range rows {
+		byKey[fmt.Sprintf("%s/%d", r.path, r.clients)] = r
+	}
+	for _, r := range append(append(rows, auditRows...), floor...) {
+		target, ratio := "", ""
+		if r.path == "HTTP" {
+			d := byKey[fmt.Sprintf("direct/%d", r.clients)]
+			ratio = fmt.Sprintf("p50 +%s, p99 +%s over direct", pct(float64(r.p50-d.p50), float64(d.p50)), pct(float64(r.p99-d.p99), float64(d.p99)))
+			lim := map[int]time.Duration{1: 50 * time.Millisecond, 8: 150 * time.Millisecond}[r.clients]
+			if n >= 1000000 {
+				lim = map[int]time.Duration{1: 0, 8: 300 * time.Millisecond}[r.clients]
+			}
+			if lim > 0 {
+				target = fmt.Sprintf("p99 < %v: %s; HTTP ≤ +30%%: %s", lim, verdict(r.p99 < lim), verdict(float64(r.p99) <= 1.3*float64(d.p99)))
+			}
+		}
+		trs = append(trs, []string{r.path, fmt.Sprint(r.clients), ms(r.p50), ms(r.p95), ms(r.p99), rate(r.qps), ratio, target})
+	}
+	b.rep.table([]string{"path", "clients", "p50", "p95", "p99", "req/s", "HTTP vs direct", "targets"}, trs)
+	var hits []string
+	for i, r := range reqs {
+		hits = append(hits, fmt.Sprintf("%q%s → %d", r.Q, filterNote(r), totals[i]))
+	}
+	b.rep.printf("Hits per query: %s.\n\n", strings.Join(hits, "; "))
+	b.rep.printf("CPU profile of the direct 8-client run: `%s`; top functions (flat and cumulative):\n\n```\n%s```\n", prof, pprofTop(prof, 22))
+	return buildRate, nil
+}
+
+func filterNote(r search.Request) string {
+	var f []string
+	if r.Year > 0 {
+		f = append(f, fmt.Sprintf("year=%d", r.Year))
+	}
+	if r.Type != "" {
+		f = append(f, "type="+r.Type)
+	}
+	if r.Level != "" {
+		f = append(f, "level="+r.Level)
+	}
+	if len(f) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(f, ",") + "]"
+}
+
+// pprofTop is `go tool pprof -top` of a profile of this process, cut to
+// lines lines, sorted by cumulative time.
+func pprofTop(prof string, lines int) string {
+	exe, _ := os.Executable()
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount", strconv.Itoa(lines), exe, prof).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("(go tool pprof failed: %v)\n%s", err, out)
+	}
+	return string(out)
+}
