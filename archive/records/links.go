@@ -366,8 +366,22 @@ type Reference struct {
 	Issuer     string `json:"issuer,omitempty"`
 	Relation   string `json:"relation"`
 	Effect     string `json:"effect,omitempty"`
-	DocumentID string `json:"document_id"`
+	DocumentID string `json:"document_id"`       // "" is written as null
 	Subject    string `json:"subject,omitempty"` // of the resolved target
+}
+
+// MarshalJSON writes an unresolved reference's document_id as null, as
+// API.md has it.
+func (r Reference) MarshalJSON() ([]byte, error) {
+	type plain Reference
+	var id *string
+	if r.DocumentID != "" {
+		id = &r.DocumentID
+	}
+	return json.Marshal(struct {
+		plain
+		DocumentID *string `json:"document_id"`
+	}{plain(r), id})
 }
 
 // Citer is a visible document that cites the one in view.
