@@ -232,9 +232,15 @@ var (
 		"commune": "Cấp xã", "other": "Khác"}
 	urgencyLabels   = map[string]string{"none": "Thường", "khan": "Khẩn", "thuong_khan": "Thượng khẩn", "hoa_toc": "Hỏa tốc"}
 	directionLabels = map[string]string{"incoming": "Văn bản đến", "outgoing": "Văn bản đi", "internal": "Văn bản nội bộ"}
-	relationLabels  = map[string]string{"cites": "Căn cứ", "basis": "Căn cứ", "implements": "Thực hiện", "amends": "Sửa đổi, bổ sung",
-		"repeals": "Bãi bỏ", "replaces": "Thay thế", "replies": "Trả lời", "proposal": "Theo đề nghị", "attachment": "Kèm theo",
-		"assigns": "Giao nhiệm vụ", "reports_on": "Báo cáo", "related": "Liên quan"}
+	// Relations as the ingest parser names them (can_cu, thuc_hien…) and
+	// as the task API names a document's link to a task.
+	relationLabels = map[string]string{"can_cu": "Căn cứ", "thuc_hien": "Thực hiện", "de_nghi": "Theo đề nghị",
+		"bai_bo": "Bãi bỏ", "thay_the": "Thay thế", "sua_doi": "Sửa đổi, bổ sung", "tra_loi": "Trả lời",
+		"kem_theo": "Kèm theo", "other": "", "cites": "Viện dẫn",
+		"assigns": "Giao nhiệm vụ", "implements": "Thực hiện", "reports_on": "Báo cáo"}
+	fieldLabels = map[string]string{"number": "số, ký hiệu", "type": "loại văn bản", "issuer": "cơ quan ban hành",
+		"level": "cấp ban hành", "issued_at": "ngày tháng", "subject": "trích yếu", "signer": "người ký",
+		"classification": "độ mật", "urgency": "độ khẩn", "direction": "loại sổ", "tags": "từ khóa"}
 	actionLabels = map[string]string{
 		archive.ActionUpload: "Tải lên", archive.ActionRead: "Xem văn bản", archive.ActionDownload: "Tải bản gốc",
 		archive.ActionReadText: "Xem toàn văn", archive.ActionEdit: "Sửa thông tin", archive.ActionExtract: "Trích xuất",
@@ -242,7 +248,8 @@ var (
 		archive.ActionLogout: "Đăng xuất", archive.ActionUserAdd: "Thêm người dùng", archive.ActionUserChange: "Đổi quyền người dùng",
 		archive.ActionUserDelete: "Xóa người dùng", archive.ActionTokenCreate: "Cấp mã API", archive.ActionFixity: "Kiểm tra toàn vẹn",
 		archive.ActionAuditExport: "Xuất nhật ký"}
-	outcomeLabels = map[string]string{"ok": "Thành công", "failed": "Thất bại", "denied": "Bị từ chối"}
+	taskStatusLabels = map[string]string{"open": "Chưa thực hiện", "in_progress": "Đang thực hiện", "done": "Hoàn thành", "overdue": "Quá hạn"}
+	outcomeLabels    = map[string]string{"ok": "Thành công", "failed": "Thất bại", "denied": "Bị từ chối"}
 )
 
 func labelOr(m map[string]string, k string) string {
@@ -272,6 +279,8 @@ func (p *pages) funcs() template.FuncMap {
 		"urgencyLabel":   func(s string) string { return labelOr(urgencyLabels, s) },
 		"directionLabel": func(s string) string { return labelOr(directionLabels, s) },
 		"relationLabel":  func(s string) string { return labelOr(relationLabels, s) },
+		"fieldLabel":     func(s string) string { return labelOr(fieldLabels, s) },
+		"statusLabel":    func(s string) string { return labelOr(taskStatusLabels, s) },
 		"actionLabel":    func(s string) string { return labelOr(actionLabels, s) },
 		"outcomeLabel":   func(s string) string { return labelOr(outcomeLabels, s) },
 		"typeName": func(code string) string {

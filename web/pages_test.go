@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"vanthu/archive"
+	"vanthu/archive/records"
 	"vanthu/archive/sqlite"
 )
 
@@ -355,11 +357,17 @@ func TestEveryPageRenders(t *testing.T) {
 	e.addUser("thanhtra1", archive.RoleInspector, archive.Unclassified)
 	d := e.upload(clerk, "kh.txt", []byte("UBND TỈNH QUẢNG NAM\nSố: 1623/KH-UBND\nQuảng Nam, ngày 10 tháng 4 năm 2018\nKẾ HOẠCH\nCông tác đối ngoại năm 2018\n"), nil)
 	e.waitIndexed(d.ID, archive.Unclassified, "đối ngoại")
+	task, err := e.svc.CreateTask(context.Background(), records.Actor{User: clerk}, records.TaskInput{PlanID: d.ID,
+		Title: "Ngoại giao kinh tế", LeadUnit: "Sở Ngoại vụ", DueDate: "2018-06-30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskPath := fmt.Sprintf("/tasks/%d", task.ID)
 	for _, who := range []string{"vanthu1", "thanhtra1"} {
 		c := e.client()
 		c.login(who, testPassword)
 		paths := []string{"/", "/?q=doi+ngoai", "/?q=%22kh%C3%B4ng+c%C3%B3+g%C3%AC%22", "/?q=doi&type=KH", "/documents/" + d.ID,
-			"/registers", "/registers?direction=outgoing", "/tasks"}
+			"/registers", "/registers?direction=outgoing", "/tasks", "/tasks?plan=" + d.ID, taskPath}
 		if who == "vanthu1" {
 			paths = append(paths, "/upload", "/documents/"+d.ID+"/review")
 		} else {
@@ -367,18 +375,31 @@ func TestEveryPageRenders(t *testing.T) {
 		}
 		for _, p := range paths {
 			resp, body := c.get(p)
-			if want := map[bool]int{true: 501, false: 200}[p == "/tasks"]; resp.StatusCode != want {
+			if resp.StatusCode != http.StatusOK {
 				t.Errorf("%s GET %s = %d\n%.400s", who, p, resp.StatusCode, body)
 			}
 		}
 	}
 	c := e.client()
 	c.login("vanthu1", testPassword)
+	report := e.upload(clerk, "bc.txt", []byte("Báo cáo kết quả ngoại giao kinh tế quý II năm 2018."), map[string]string{"issued_at": "2018-05-20", "type": "BC"})
+	_, page := c.get(taskPath)
+	resp, _ := c.post(taskPath+"/documents", url.Values{"document_id": {report.ID}, "relation": {"reports_on"}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("link without csrf = %d, want 403", resp.StatusCode)
+	}
+	resp, _ = c.post(taskPath+"/documents", url.Values{"csrf": {csrfOf(page)}, "document_id": {"http://x/documents/" + report.ID}, "relation": {"reports_on"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("link = %d, want 303", resp.StatusCode)
+	}
+	if _, body := c.get("/tasks?plan=" + d.ID); !strings.Contains(body, `class="report" href="/documents/`+report.ID+`"`) {
+		t.Errorf("the matrix does not show the linked report")
+	}
 	_, body := c.get("/?q=doi+ngoai")
 	if !strings.Contains(body, "<mark>") || !strings.Contains(body, "/documents/"+d.ID) {
 		t.Errorf("search without diacritics does not show the highlighted hit")
 	}
-	resp := c.do("GET", "/documents/"+d.ID+"/original", nil, "")
+	resp = c.do("GET", "/documents/"+d.ID+"/original", nil, "")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") ||
 		resp.Header.Get("ETag") != `"`+d.SHA256+`"` || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("download = %d, headers %v", resp.StatusCode, resp.Header)
