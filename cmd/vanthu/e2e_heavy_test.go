@@ -132,7 +132,7 @@ func TestE2ELargeUploadMemory(t *testing.T) {
 		t.Logf("%s: 1 GiB upload (Content-Length %d) → %d in %v (%.0f MiB/s); server VmHWM %.1f MiB at start, %.1f MiB after the upload",
 			st.name, length, resp.StatusCode, took.Round(time.Millisecond), size/(1<<20)/took.Seconds(), float64(hwmStart)/(1<<20), float64(hwmUp)/(1<<20))
 		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("1 GiB upload: %d %s", resp.StatusCode, rb)
+			t.Fatalf("1 GiB upload: %d %s\nserver log:\n%s", resp.StatusCode, rb, s.log())
 		}
 		d := decodeDoc(t, rb)
 		want := hex.EncodeToString(h.Sum(nil))
@@ -378,11 +378,22 @@ func testS3Outage(t *testing.T, down, up func(*vgw)) {
 	if r := s.call(t, http.MethodGet, "/readyz", "", nil, nil); r.status != http.StatusOK {
 		t.Errorf("S3 back: /readyz = %v, want 200", r)
 	}
-	if staged := st.keys(t, data, "uploads/"); len(staged) > 0 {
-		t.Errorf("S3 back: staged uploads left in the bucket: %v", staged)
-	}
 	if got := len(s.listDocs(t, tok)); got != 2 {
 		t.Errorf("S3 back: %d documents, want 2", got)
+	}
+	// A frozen server runs the PUTs it had queued once it resumes, after
+	// vanthu gave up on them (and on deleting them): such staged uploads
+	// are the start-up sweep's to remove.
+	if staged := st.keys(t, data, "uploads/"); len(staged) > 0 {
+		t.Logf("S3 back: %d staged uploads left in the bucket by requests the S3 server ran late: %v; restarting vanthu to sweep them", len(staged), staged)
+		s.stop()
+		s = startServer(t, data, st.env...)
+		if staged := st.keys(t, data, "uploads/"); len(staged) > 0 {
+			t.Errorf("after a restart: staged uploads still in the bucket: %v", staged)
+		}
+		if got := len(s.listDocs(t, tok)); got != 2 {
+			t.Errorf("after a restart: %d documents, want 2", got)
+		}
 	}
 }
 
