@@ -306,6 +306,9 @@ func (s *Service) Register(ctx context.Context, a Actor, st *Staged, fields map[
 		// an orphan is swept at the next start.
 		return nil, err
 	}
+	if d.Retention != "" || d.LegalHold {
+		s.mirrorLock(ctx, d)
+	}
 	wait := s.waitFor(d.ID)
 	s.Wake()
 	if s.ExtractWait > 0 {
@@ -542,6 +545,11 @@ func (s *Service) Edit(ctx context.Context, a Actor, id string, fields map[strin
 	})
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := fields["legal_hold"]; ok {
+		s.mirrorLock(ctx, out)
+	} else if _, ok := fields["retention"]; ok {
+		s.mirrorLock(ctx, out)
 	}
 	s.Wake()
 	return out, nil

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/minio/minio-go/v7"
@@ -47,6 +48,9 @@ type Config struct {
 	SecretKey string
 	UseSSL    bool
 	Region    string // us-east-1 when empty
+	// ObjectLock creates a missing bucket with object lock (WORM) enabled,
+	// so originals can carry retention and legal holds in storage itself.
+	ObjectLock bool
 }
 
 // Store keeps objects in one bucket.
@@ -93,7 +97,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("s3: new: %w: %w", archive.ErrInvalid, err)
 	}
 	s := &Store{client: client, transport: transport, bucket: cfg.Bucket, copyLimit: maxCopy}
-	if err := s.makeBucket(ctx, region); err != nil {
+	if err := s.makeBucket(ctx, region, cfg.ObjectLock); err != nil {
 		transport.CloseIdleConnections()
 		return nil, err
 	}
@@ -121,7 +125,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func (s *Store) makeBucket(ctx context.Context, region string) error {
+func (s *Store) makeBucket(ctx context.Context, region string, lock bool) error {
 	exists, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
 		return s.fail(ctx, "new: bucket", s.bucket, err)
@@ -129,7 +133,7 @@ func (s *Store) makeBucket(ctx context.Context, region string) error {
 	if exists {
 		return nil
 	}
-	err = s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: region})
+	err = s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: region, ObjectLocking: lock})
 	if code(err) == minio.BucketAlreadyOwnedByYou {
 		return nil // another instance created it first
 	}
@@ -378,6 +382,31 @@ func (s *Store) DeleteAllVersions(ctx context.Context, key string) error {
 		if err != nil && !errors.Is(kind(err), archive.ErrNotFound) {
 			return s.fail(ctx, "delete all versions", key+" version "+v, err)
 		}
+	}
+	return nil
+}
+
+// SetRetention protects the current version of key from deletion until
+// until (governance mode: an operator with the bypass permission can still
+// act in an emergency). It is an error on a bucket without object lock.
+func (s *Store) SetRetention(ctx context.Context, key string, until time.Time) error {
+	mode := minio.Governance
+	err := s.client.PutObjectRetention(ctx, s.bucket, key, minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &until})
+	if err != nil {
+		return s.fail(ctx, "set retention", key, err)
+	}
+	return nil
+}
+
+// SetLegalHold puts or lifts a legal hold on the current version of key.
+func (s *Store) SetLegalHold(ctx context.Context, key string, on bool) error {
+	st := minio.LegalHoldDisabled
+	if on {
+		st = minio.LegalHoldEnabled
+	}
+	err := s.client.PutObjectLegalHold(ctx, s.bucket, key, minio.PutObjectLegalHoldOptions{Status: &st})
+	if err != nil {
+		return s.fail(ctx, "set legal hold", key, err)
 	}
 	return nil
 }

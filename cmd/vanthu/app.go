@@ -105,7 +105,7 @@ func (a *app) openStore(ctx context.Context) error {
 	var err error
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		st, err = s3.New(ctx, s3.Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey, UseSSL: c.SSL})
+		st, err = s3.New(ctx, s3.Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey, UseSSL: c.SSL, ObjectLock: c.ObjectLock})
 		if err == nil || time.Now().After(deadline) || ctx.Err() != nil || !errors.Is(err, archive.ErrUnavailable) {
 			break
 		}

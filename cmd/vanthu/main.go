@@ -114,7 +114,7 @@ type config struct {
 
 type s3Config struct {
 	Endpoint, Bucket, AccessKey, SecretKey string
-	SSL                                    bool
+	SSL, ObjectLock                        bool
 }
 
 // flags registers --data (and the service flags when serve is true) over
@@ -126,11 +126,12 @@ func newFlags(name string, cfg *config, serve bool) *flag.FlagSet {
 		Data:      env("VANTHU_DATA", "./vanthu-data"),
 		MaxUpload: 2 << 30,
 		S3: s3Config{
-			Endpoint:  os.Getenv("VANTHU_S3_ENDPOINT"),
-			Bucket:    env("VANTHU_S3_BUCKET", "vanthu"),
-			AccessKey: os.Getenv("VANTHU_S3_ACCESS_KEY"),
-			SecretKey: os.Getenv("VANTHU_S3_SECRET_KEY"),
-			SSL:       os.Getenv("VANTHU_S3_SSL") == "true",
+			Endpoint:   os.Getenv("VANTHU_S3_ENDPOINT"),
+			Bucket:     env("VANTHU_S3_BUCKET", "vanthu"),
+			AccessKey:  os.Getenv("VANTHU_S3_ACCESS_KEY"),
+			SecretKey:  os.Getenv("VANTHU_S3_SECRET_KEY"),
+			SSL:        os.Getenv("VANTHU_S3_SSL") == "true",
+			ObjectLock: os.Getenv("VANTHU_S3_OBJECT_LOCK") == "true",
 		},
 	}
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (catalog, index, and originals when no S3 is set)")
