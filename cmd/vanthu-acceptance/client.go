@@ -457,7 +457,7 @@ type acked struct {
 
 type invariantFigures struct {
 	acked, downloaded, searchable, rows, keys, missing, originals, orphans, staged, multipart int
-	drain                                                                                    time.Duration
+	drain                                                                                     time.Duration
 }
 
 func (f invariantFigures) String() string {
