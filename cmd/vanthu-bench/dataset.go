@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"vanthu/archive"
@@ -111,6 +112,17 @@ func (b *bench) buildIndex(ctx context.Context, dir string, n int) (time.Duratio
 		return 0, err
 	}
 	logf("indexing %d documents straight into %s", n, dir)
+	// Where indexing time goes (reindex runs the same code in vanthu).
+	prof := filepath.Join(b.o.work, fmt.Sprintf("index-%d-cpu.pprof", n))
+	if pf, err := os.Create(prof); err == nil {
+		if pprof.StartCPUProfile(pf) == nil {
+			defer func() {
+				pprof.StopCPUProfile()
+				pf.Close()
+				b.profiles = append(b.profiles, prof)
+			}()
+		}
+	}
 	start := time.Now()
 	batch := make([]search.Doc, 0, 500)
 	for i := 0; i < n; i++ {

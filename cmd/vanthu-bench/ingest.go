@@ -137,6 +137,7 @@ type ingestResult struct {
 	status           map[string]int
 	hwm              int64
 	searchable       string
+	load             string
 }
 
 func (b *bench) ingest(ctx context.Context) error {
@@ -173,13 +174,14 @@ func (b *bench) ingest(ctx context.Context) error {
 		for i := range baseN {
 			baseBytes += int64(len(nthUpload(files, kind, i).data))
 		}
+		load := loadavg()
 		exRate, ixRate := float64(baseN)/ex.Seconds(), float64(baseN)/ix.Seconds()
 		slow, slowName := min(exRate, ixRate), "extraction"
 		if ixRate < exRate {
 			slowName = "indexing"
 		}
 		rows = append(rows,
-			[]string{kind, "baseline: extraction alone", fmt.Sprint(baseN), secs(ex), rate(exRate), rate(float64(baseBytes) / 1e6 / ex.Seconds()), "", "", ""},
+			[]string{kind, "baseline: extraction alone", fmt.Sprint(baseN), secs(ex), rate(exRate), rate(float64(baseBytes) / 1e6 / ex.Seconds()), "", "", "load " + load},
 			[]string{kind, "baseline: Bleve indexing alone", fmt.Sprint(baseN), secs(ix), rate(ixRate), rate(float64(baseBytes) / 1e6 / ix.Seconds()), "", "", ""})
 		for _, mode := range modes {
 			r, err := b.ingestRun(ctx, files, kind, mode)
@@ -189,8 +191,8 @@ func (b *bench) ingest(ctx context.Context) error {
 			e2e := float64(r.docs) / r.total.Seconds()
 			rows = append(rows, []string{kind, "end to end, " + mode, fmt.Sprint(r.docs), secs(r.total), rate(e2e), rate(float64(r.bytes) / 1e6 / r.total.Seconds()),
 				fmt.Sprintf("%s of %s", pct(e2e, slow), slowName), verdict(e2e >= 0.7*slow),
-				fmt.Sprintf("uploads done at %s; failed %d; text_status %v; still pending %d, OCR jobs %d; searchable %s; server VmHWM %s",
-					secs(r.uploadPhase), r.failed, r.status, r.pending, r.ocrJobs, r.searchable, mib(r.hwm))})
+				fmt.Sprintf("load %s; uploads done at %s; failed %d; text_status %v; still pending %d, OCR jobs %d; searchable %s; server VmHWM %s",
+					r.load, secs(r.uploadPhase), r.failed, r.status, r.pending, r.ocrJobs, r.searchable, mib(r.hwm))})
 		}
 	}
 	b.rep.table([]string{"kind", "path", "docs", "time", "docs/s", "MB/s", "ratio to slowest stage", "≥ 70%", "notes"}, rows)
@@ -359,6 +361,7 @@ func (b *bench) ingestRun(ctx context.Context, files []corpusFile, kind, mode st
 	r.docs = b.o.n - r.failed
 	r.bytes = bytesSent.Load()
 	r.hwm = procStatus(srv.pid(), "VmHWM")
+	r.load = loadavg()
 	if kind == "text" {
 		found := 0
 		for _, i := range []int{0, b.o.n / 2, b.o.n - 1} {

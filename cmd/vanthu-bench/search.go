@@ -105,7 +105,7 @@ func (b *bench) search(ctx context.Context) error {
 		if err != nil || n <= 0 {
 			return fmt.Errorf("-search-docs: %q is not a size", s)
 		}
-		sizes = append(sizes, min(n, max(b.o.n, 1000)*50))
+		sizes = append(sizes, b.smokeCap(n))
 	}
 	b.rep.printf("\n### Search\n\n%d queries (searchbench.Queries: accented, folded, phrase with exclusion, number, prefix; year filter on every third; plus a type and a level+year filter), facets and highlights on, 20 hits; %d searches per row after a warm-up. HTTP: `GET /api/v1/search` of `vanthu serve` (fs mode) with a clerk's token; direct: `search.Index.Search` in this process on the same index, server stopped.\n",
 		len(benchQueries()), b.o.queries)
@@ -259,8 +259,8 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 	rss, hwm := procStatus(srv.pid(), "VmRSS"), procStatus(srv.pid(), "VmHWM")
 	srv.stop()
 
-	b.rep.printf("\n#### %d documents\n\nCatalog generated in %s; index built straight (search.Index.Index, batches of 500) in %s = **%.0f docs/s**; index on disk **%s**; server RSS after the HTTP runs %s (peak %s).\n",
-		n, secs(ds.genTime), secs(ds.build), buildRate, mib(size), mib(rss), mib(hwm))
+	b.rep.printf("\n#### %d documents\n\nCatalog generated in %s; index built straight (search.Index.Index, batches of 500) in %s = **%.0f docs/s**; index on disk **%s**; server RSS after the HTTP runs %s (peak %s); load average %s.\n",
+		n, secs(ds.genTime), secs(ds.build), buildRate, mib(size), mib(rss), mib(hwm), loadavg())
 	var trs [][]string
 	byKey := map[string]latRow{}
 	for _, r := range rows {

@@ -122,3 +122,12 @@ func verdict(ok bool) string {
 	}
 	return "**missed**"
 }
+
+// loadavg is the 1-minute load average, to say how busy the machine was.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
