@@ -36,6 +36,9 @@ const (
 	smallObject = 5 << 20
 	// maxCopy is the largest object S3 copies in one CopyObject request.
 	maxCopy = 5 << 30
+	// copyPartSize is the part size of server-side copies of large objects:
+	// small enough that each part copies well within ioIdleTimeout.
+	copyPartSize = 64 << 20
 	// S3's own key limit; archive/fsstore holds keys to it too.
 	maxKeyLen = 1024
 )
@@ -323,8 +326,13 @@ func (s *Store) Move(ctx context.Context, src, dst string) error {
 	}
 	from := minio.CopySrcOptions{Bucket: s.bucket, Object: src, VersionID: oi.VersionID}
 	to := minio.CopyDestOptions{Bucket: s.bucket, Object: dst}
-	if oi.Size > s.copyLimit {
-		// CopyObject stops at 5 GiB; ComposeObject copies in parts.
+	if oi.Size > min(s.copyLimit, copyPartSize) {
+		// One CopyObject of a large object sends nothing back until the
+		// server has copied it all, which on a slow disk outlasts the idle
+		// timeout that protects us from a frozen server (a 1 GiB original
+		// failed that way), and CopyObject stops at 5 GiB anyway. Copying
+		// in parts keeps every request short.
+		to.PartSize = copyPartSize
 		_, err = s.client.ComposeObject(ctx, to, from)
 	} else {
 		_, err = s.client.CopyObject(ctx, to, from)
