@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"vanthu/archive"
@@ -445,4 +446,30 @@ func validKey(key string) error {
 		return archive.ErrInvalid
 	}
 	return nil
+}
+
+// SweepTemp removes temporary files older than age: what a crash left in the
+// middle of a Put. Younger files may belong to a Put in flight in another
+// process (an import running beside the server), so they stay.
+func (s *Store) SweepTemp(age time.Duration) (int, error) {
+	dir, err := s.root.Open(tmpDir)
+	if err != nil {
+		return 0, classify(err)
+	}
+	entries, err := dir.ReadDir(-1)
+	dir.Close()
+	if err != nil {
+		return 0, classify(err)
+	}
+	n := 0
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || time.Since(info.ModTime()) < age {
+			continue
+		}
+		if s.root.Remove(tmpDir+"/"+e.Name()) == nil {
+			n++
+		}
+	}
+	return n, nil
 }

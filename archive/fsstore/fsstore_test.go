@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"vanthu/archive"
 	"vanthu/archive/archivetest"
@@ -83,5 +84,33 @@ func TestPutNoSpace(t *testing.T) {
 	// Space comes back once the partial file is gone: the store still works.
 	if err := s.Put(t.Context(), "small", bytes.NewReader([]byte("x")), 1); err != nil {
 		t.Errorf("Put(small) after ENOSPC = %v, want nil", err)
+	}
+}
+
+func TestSweepTemp(t *testing.T) {
+	dir := t.TempDir()
+	s, err := fsstore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old := filepath.Join(dir, ".tmp", "crashed-put")
+	young := filepath.Join(dir, ".tmp", "put-in-flight")
+	for _, p := range []string{old, young} {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-time.Hour)
+	os.Chtimes(old, past, past)
+	n, err := s.SweepTemp(10 * time.Minute)
+	if err != nil || n != 1 {
+		t.Fatalf("SweepTemp = %d, %v; want 1 removed", n, err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("old temp file still there: %v", err)
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("young temp file removed: %v", err)
 	}
 }

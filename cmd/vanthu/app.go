@@ -193,6 +193,23 @@ func (a *app) reindexAll(ctx context.Context, progress func(done int)) error {
 // never promoted, and originals no catalog row points to. It runs before the
 // server accepts requests, so no upload is in flight.
 func (a *app) sweep(ctx context.Context) (staged, orphans int, err error) {
+	// Temporary files of work a crash interrupted: originals copied out for
+	// the extraction child, and half-written objects of the disk store.
+	// Files touched in the last minutes may belong to an import running
+	// beside us, so they stay for the next start.
+	const tempAge = 10 * time.Minute
+	if entries, err := os.ReadDir(filepath.Join(a.cfg.Data, "tmp")); err == nil {
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && info.Mode().IsRegular() && time.Since(info.ModTime()) > tempAge {
+				os.Remove(filepath.Join(a.cfg.Data, "tmp", e.Name()))
+			}
+		}
+	}
+	if fs, ok := a.store.(*fsstore.Store); ok {
+		if _, err := fs.SweepTemp(tempAge); err != nil {
+			a.log.Warn("could not sweep the object store's temporary files", "err", err)
+		}
+	}
 	var stale []string
 	err = a.store.List(ctx, archive.UploadsPrefix, func(b archive.BlobInfo) error {
 		stale = append(stale, b.Key)
