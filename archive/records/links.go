@@ -76,8 +76,12 @@ func storeCitations(ctx context.Context, tx *sqlite.Tx, docID, text string, pars
 		if c.Number == "" && c.Title == "" {
 			continue
 		}
+		effect := effectOf(text, c)
+		if m.Type == "VBHN" || strings.Contains(m.Number, "VBHN") {
+			effect = "" // a consolidated text lists amendments; it makes none
+		}
 		cs = append(cs, sqlite.Citation{Number: c.Number, Type: c.Type, Title: c.Title, IssuedAt: c.IssuedAt,
-			Issuer: c.Issuer, Relation: c.Relation, Effect: effectOf(text, c)})
+			Issuer: c.Issuer, Relation: c.Relation, Effect: effect})
 	}
 	return tx.ReplaceCitations(ctx, docID, cs)
 }
@@ -168,12 +172,18 @@ func effectAt(text string, start, end int) string {
 		return ""
 	}
 	pre, between := w[:at], w[at:]
-	// Someone else does it: a passive, a report of the past, or another
-	// document named as the subject of the verb.
+	// Someone else does it: a passive ("được … bởi"), a report of the past,
+	// another document named as the subject of the verb, or a rule the
+	// verb is carried out under ("bãi bỏ quyết định … theo quy định tại").
 	tail := pre[max(0, len(pre)-16):]
 	if strings.Contains(tail, "được") || strings.Contains(tail, "bị") || strings.Contains(tail, "đã") ||
 		numberRefRe.MatchString(pre) || strings.HasPrefix(w, "căn cứ") || len(between) > 160 {
 		return ""
+	}
+	for _, w := range []string{"bởi", " tại ", "theo ", "thực hiện", "hướng dẫn"} {
+		if strings.Contains(between, w) {
+			return ""
+		}
 	}
 	if effect != "amends" && partial(between) {
 		return "amends"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -302,6 +303,9 @@ func TestEffectOf(t *testing.T) {
 		{"UBND tỉnh đã ban hành Quyết định số 20/2019/QĐ-UBND thay thế Quyết định số 12/2015/QĐ-UBND.", "12/2015/QĐ-UBND", "thay_the", ""},
 		{"Căn cứ Nghị định số 30/2020/NĐ-CP ngày 05/3/2020 của Chính phủ;", "30/2020/NĐ-CP", "can_cu", ""},
 		{"Quyết định số 12/2015/QĐ-UBND hết hiệu lực kể từ ngày Quyết định này có hiệu lực.", "12/2015/QĐ-UBND", "other", ""},
+		// From the corpus: a rule the verb follows, and a table of amendments made by others.
+		{"Điều chỉnh, bãi bỏ Quyết định thành lập, mở rộng cụm công nghiệp thực hiện theo quy định tại khoản 2 Điều 12 Nghị định số 32/2024/NĐ-CP.", "32/2024/NĐ-CP", "bai_bo", ""},
+		{"khoản 1 Điều 20 | Được sửa đổi, bổ sung, bãi bỏ một phần | bởi Thông tư số 10/2024/TT-BLĐTBXH | ngày 25/10/2024", "10/2024/TT-BLĐTBXH", "bai_bo", ""},
 	} {
 		got := effectOf(tc.text, ingest.Citation{Number: tc.number, Relation: tc.relation})
 		if got != tc.want {
@@ -620,11 +624,16 @@ func TestCorpusResolution(t *testing.T) {
 	}
 	total, right := 0, 0
 	var misses []string
+	statuses := map[string]string{}
 	for _, p := range files {
 		name := filepath.Base(p)
 		refs, err := e.s.References(ctx, clerk, ids[name])
 		if err != nil {
 			t.Fatal(err)
+		}
+		if st := refs.Status; st.State != "" {
+			t.Logf("status: %s is %s: %s", name, st.State, st.Note)
+			statuses[name] = st.State
 		}
 		seen := map[string]bool{}
 		for _, c := range refs.Cites {
@@ -645,6 +654,12 @@ func TestCorpusResolution(t *testing.T) {
 	t.Logf("corpus: %d documents; %d citations whose target is in the folder; %d resolved to it (%.1f%%)", len(files), total, right, 100*rate)
 	for _, m := range misses {
 		t.Logf("miss: %s", m)
+	}
+	// The one amendment in the folder: Thông tư 67/2025 amends 43/2025.
+	// Decisions that merely apply a decree, and consolidated texts and
+	// lists that report amendments made by others, mark nothing.
+	if want := map[string]string{"qlks-sct-vn__TT-43-2025-TT-BCT-ky-thuat-an-toan-khai-thac-KS.txt": "amended"}; !maps.Equal(statuses, want) {
+		t.Errorf("legal statuses = %v, want %v", statuses, want)
 	}
 	if total == 0 || rate < 0.8 {
 		t.Errorf("resolution rate %.1f%% of %d, want at least 80%%", 100*rate, total)
