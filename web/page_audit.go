@@ -54,6 +54,14 @@ func (s *Server) auditPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	full := len(evs) == auditPageSize
+	var last int64
+	if full {
+		last = evs[len(evs)-1].Seq
+	}
+	// As in the API: admins see only events of documents within their
+	// clearance; inspectors read the whole trail.
+	evs = s.visibleEvents(c, evs)
 	for _, e := range evs {
 		ev := eventView{Event: e}
 		if len(e.Details) > 0 {
@@ -67,9 +75,8 @@ func (s *Server) auditPage(c *fiber.Ctx) error {
 	}
 	exp := withParams(q, "format", "csv")
 	d.Export = "/audit/export" + exp
-	if len(evs) == auditPageSize {
-		v := withParams(q, "after", strconv.FormatInt(evs[len(evs)-1].Seq, 10))
-		d.Older = v
+	if full {
+		d.Older = withParams(q, "after", strconv.FormatInt(last, 10))
 	}
 	if c.Query("after") != "" {
 		d.Newest = withParams(q)
