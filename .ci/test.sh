@@ -63,7 +63,8 @@ for i in $(seq 1 100); do
 done
 export VANTHU_TEST_S3_ENDPOINT="127.0.0.1:$port"
 export VANTHU_TEST_S3_ACCESS_KEY="$ROOT_ACCESS_KEY_ID" VANTHU_TEST_S3_SECRET_KEY="$ROOT_SECRET_ACCESS_KEY"
-export VANTHU_TEST_S3_REQUIRED=1 # S3 tests must run here, never skip
+export VANTHU_TEST_S3_REQUIRED=1      # S3 tests must run here, never skip
+export VANTHU_TEST_BROWSER_REQUIRED=1 # so must the Chromium tests
 
 log "gofmt"
 unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"

@@ -156,6 +156,13 @@ func (s *Server) listDocuments(c *fiber.Ctx) error {
 		}
 		f.Year = n
 	}
+	if t := c.Query("task"); t != "" {
+		n, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || n <= 0 {
+			return archive.Errorf(archive.ErrInvalid, "bad_task", "task must be a task id")
+		}
+		f.Task = n
+	}
 	size, err := querySize(c, 50, 200)
 	if err != nil {
 		return err

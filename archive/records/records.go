@@ -279,8 +279,12 @@ func (s *Service) Register(ctx context.Context, a Actor, st *Staged, fields map[
 					Message: fmt.Sprintf("this file is already archived as document %s", o.ID), Extra: map[string]any{"existing_id": o.ID}}
 			}
 		}
-		if d.Direction == "incoming" {
-			n, err := tx.NextRegisterNumber(ctx, "incoming", at.In(vietnam).Year())
+		// Incoming documents get the next số đến of the year; outgoing ones
+		// the next entry of the outgoing register (sổ văn bản đi), which is
+		// kept beside their own number/symbol. Internal ones are not
+		// registered.
+		if d.Direction == "incoming" || d.Direction == "outgoing" {
+			n, err := tx.NextRegisterNumber(ctx, d.Direction, at.In(vietnam).Year())
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -361,6 +363,15 @@ func (s *Service) SearchDoc(ctx context.Context, id string) (*search.Doc, error)
 	}
 	if p, err := s.Catalog.Parsed(ctx, id); err == nil {
 		sd.Cites = citedNumbers(p)
+	}
+	links, err := s.Catalog.DocumentTaskLinks(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range links {
+		if t := strconv.FormatInt(l.TaskID, 10); !slices.Contains(sd.Tasks, t) {
+			sd.Tasks = append(sd.Tasks, t)
+		}
 	}
 	return sd, nil
 }

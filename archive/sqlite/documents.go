@@ -159,6 +159,7 @@ func (c *Catalog) DocumentsByNumber(ctx context.Context, number string) ([]*arch
 type ListFilter struct {
 	Type, Issuer string
 	Year         int
+	Task         int64                    // documents linked to this task
 	Visible      []archive.Classification // classifications the caller may see
 	After        string                   // id cursor: documents older than this one
 	Size         int
@@ -176,6 +177,9 @@ func (c *Catalog) ListDocuments(ctx context.Context, f ListFilter) ([]*archive.D
 	}
 	if f.Year > 0 {
 		where, args = append(where, "substr(issued_at, 1, 4) = ?"), append(args, fmt.Sprintf("%04d", f.Year))
+	}
+	if f.Task > 0 {
+		where, args = append(where, "id IN (SELECT document_id FROM task_documents WHERE task_id = ?)"), append(args, f.Task)
 	}
 	ph := make([]string, len(f.Visible))
 	for i, v := range f.Visible {
