@@ -733,7 +733,11 @@ func (s *Service) insertTasks(ctx context.Context, tx *sqlite.Tx, a Actor, plan 
 		}
 		out = append(out, t)
 	}
-	// The plan's index entry lists its tasks (search's task filter).
+	// The plan's index entry lists its tasks (search's task filter), and
+	// its manifest carries them so a rebuild from storage keeps them.
+	if err := tx.Enqueue(ctx, sqlite.JobManifest, plan.ID); err != nil {
+		return nil, err
+	}
 	return out, tx.Enqueue(ctx, sqlite.JobIndex, plan.ID)
 }
 
@@ -776,7 +780,10 @@ func (s *Service) EditTask(ctx context.Context, a Actor, id int64, p TaskPatch) 
 		}
 		e := a.event(ActionTaskEdit, t.PlanID)
 		e.Details = map[string]any{"task_id": t.ID, "before": b, "after": af}
-		return tx.AppendEvent(ctx, e)
+		if err := tx.AppendEvent(ctx, e); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, sqlite.JobManifest, t.PlanID)
 	})
 	if err != nil {
 		return nil, err
@@ -840,6 +847,9 @@ func (s *Service) LinkTask(ctx context.Context, a Actor, taskID int64, docID, re
 		if err := tx.AppendEvent(ctx, e); err != nil {
 			return err
 		}
+		if err := tx.Enqueue(ctx, sqlite.JobManifest, docID); err != nil {
+			return err
+		}
 		return tx.Enqueue(ctx, sqlite.JobIndex, docID)
 	})
 	if err != nil {
@@ -872,6 +882,9 @@ func (s *Service) UnlinkTask(ctx context.Context, a Actor, taskID int64, docID, 
 		e := a.event(ActionTaskUnlink, docID)
 		e.Details = map[string]any{"task_id": t.ID, "plan_id": t.PlanID, "relation": relation}
 		if err := tx.AppendEvent(ctx, e); err != nil {
+			return err
+		}
+		if err := tx.Enqueue(ctx, sqlite.JobManifest, docID); err != nil {
 			return err
 		}
 		return tx.Enqueue(ctx, sqlite.JobIndex, docID)

@@ -602,7 +602,10 @@ type Manifest struct {
 	Document   *archive.Document `json:"document"`
 	Versions   []archive.Version `json:"versions"`
 	UserFields []string          `json:"user_fields"`
-	WrittenAt  time.Time         `json:"written_at"`
+	// Tasks are a plan's tasks; TaskLinks the document's links to tasks.
+	Tasks     []*sqlite.Task    `json:"tasks,omitempty"`
+	TaskLinks []sqlite.TaskLink `json:"task_links,omitempty"`
+	WrittenAt time.Time         `json:"written_at"`
 }
 
 func (s *Service) writeManifest(ctx context.Context, id string) error {
@@ -616,7 +619,16 @@ func (s *Service) writeManifest(ctx context.Context, id string) error {
 	}
 	var uf []string
 	_ = s.Catalog.Update(ctx, func(tx *sqlite.Tx) error { uf, err = tx.UserFields(ctx, id); return err })
-	b, err := json.MarshalIndent(Manifest{Format: 1, Document: d, Versions: vs, UserFields: uf, WrittenAt: time.Now().UTC()}, "", "  ")
+	tasks, err := s.Catalog.Tasks(ctx, sqlite.TaskFilter{PlanID: id})
+	if err != nil {
+		return err
+	}
+	links, err := s.Catalog.DocumentTaskLinks(ctx, id)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(Manifest{Format: 1, Document: d, Versions: vs, UserFields: uf, Tasks: tasks, TaskLinks: links,
+		WrittenAt: time.Now().UTC()}, "", "  ")
 	if err != nil {
 		return err
 	}

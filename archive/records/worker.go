@@ -378,13 +378,20 @@ func (s *Service) SearchDoc(ctx context.Context, id string) (*search.Doc, error)
 
 // manifestLoop rewrites manifests whose write was queued.
 func (w *Workers) manifestLoop(ctx context.Context) {
-	tick := time.NewTicker(3 * time.Second)
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		for ctx.Err() == nil && w.manifestBatch(ctx) == 100 {
 		}
 		select {
 		case <-ctx.Done():
+			// On a clean stop, write what is queued, so that storage alone
+			// can rebuild the catalog as it is now; a crash leaves the jobs
+			// for the next start.
+			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			for flush.Err() == nil && w.manifestBatch(flush) > 0 {
+			}
+			cancel()
 			return
 		case <-tick.C:
 		}

@@ -340,3 +340,15 @@ func (c *Catalog) taskLinks(ctx context.Context, where string, args ...any) ([]T
 	}
 	return out, rows.Err()
 }
+
+// RestoreTask inserts a task read back from a manifest, keeping its id,
+// position and times (rebuild).
+func (tx *Tx) RestoreTask(ctx context.Context, t *Task) error {
+	_, err := tx.tx.ExecContext(ctx, `INSERT OR IGNORE INTO tasks (id, plan_id, seq, title, lead_unit, support_units, due_date, period, status, created_at, created_by, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.PlanID, t.Seq, t.Title, t.LeadUnit, jsonList(t.SupportUnits), t.DueDate, t.Period,
+		t.Status, formatTime(t.CreatedAt), t.CreatedBy, formatTime(t.UpdatedAt))
+	if err != nil {
+		return unavailable("restore task", err)
+	}
+	return nil
+}

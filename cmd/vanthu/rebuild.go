@@ -61,6 +61,8 @@ func cmdRebuild(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	restored, skipped := 0, 0
+	var tasks []*sqlite.Task
+	var links []sqlite.TaskLink
 	for _, k := range keys {
 		m, err := readManifest(ctx, a.store, k)
 		if err != nil || m.Document == nil || len(m.Versions) == 0 {
@@ -70,6 +72,7 @@ func cmdRebuild(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		d := m.Document
 		d.TextStatus = archive.TextPending // text is re-extracted from the original
+		tasks, links = append(tasks, m.Tasks...), append(links, m.TaskLinks...)
 		err = a.catalog.Update(ctx, func(tx *sqlite.Tx) error {
 			first := m.Versions[0]
 			if err := tx.InsertDocument(ctx, d, &first, m.UserFields); err != nil {
@@ -100,6 +103,24 @@ func cmdRebuild(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		restored++
 	}
+	// Tasks after every plan is back, links after every task.
+	err = a.catalog.Update(ctx, func(tx *sqlite.Tx) error {
+		for _, t := range tasks {
+			if err := tx.RestoreTask(ctx, t); err != nil {
+				return err
+			}
+		}
+		for i := range links {
+			if err := tx.LinkTask(ctx, &links[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("restore tasks: %w", err)
+	}
+	fmt.Fprintf(stdout, "rebuild: %d tasks and %d task links restored\n", len(tasks), len(links))
 	fmt.Fprintf(stdout, "rebuild: %d documents restored from %d manifests (%d skipped), %d audit events restored up to the last checkpoint; text extraction and indexing are queued and run when the service starts\n", restored, len(keys), skipped, events)
 	if skipped > 0 {
 		return exitError{1, ""}
