@@ -51,6 +51,7 @@ func sameText(a, b string) bool {
 // Extractor (OCR capped at the first page) and measures ParseMetadata
 // against values written down by reading the documents.
 func TestGoldenAccuracy(t *testing.T) {
+	t.Parallel() // mostly waiting on child processes; overlapping them halves the run
 	needCorpus(t)
 	docs := readGolden(t)
 	e := childExtractor(t, 2*time.Minute)

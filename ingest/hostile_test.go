@@ -101,6 +101,7 @@ func docxWith(t *testing.T, documentXML []byte, lie bool) []byte {
 // TestHostileInputs: each hostile file comes back failed, with a reason,
 // within the time limit, through the isolated child process.
 func TestHostileInputs(t *testing.T) {
+	t.Parallel() // mostly waiting on child processes; overlapping them halves the run
 	cycle := buildPDF([]string{
 		"<< /Type /Catalog /Pages 2 0 R >>",
 		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -170,6 +171,7 @@ func TestHostileInputs(t *testing.T) {
 // only, to keep the run short) or, with OCR "not installed", empty with a
 // reason.
 func TestCorpusExtractsIsolated(t *testing.T) {
+	t.Parallel() // mostly waiting on child processes; overlapping them halves the run
 	needCorpus(t)
 	if testing.Short() {
 		t.Skip("OCR of the corpus scans takes a while")
@@ -198,7 +200,7 @@ func TestCorpusExtractsIsolated(t *testing.T) {
 		t.Log("tesseract not installed: OCR half skipped")
 		return
 	}
-	res = extractOK(t, childExtractor(t, time.Minute), scan, MimePDF)
+	res = extractOK(t, childExtractor(t, 3*time.Minute), scan, MimePDF) // generous: OCR on a loaded 2-core machine
 	if res.Status != StatusOK || res.Engine != EngineTesseract || !strings.Contains(res.Text, "CÔNG THƯƠNG") {
 		t.Errorf("scan with OCR: %s %s %q", res.Status, res.Engine, res.Reason)
 	}
