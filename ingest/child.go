@@ -21,7 +21,8 @@ type options struct {
 	OCRLang     string
 	MaxUnpacked int64
 	Timeout     time.Duration
-	GoPDF       bool // false after ledongthuc/pdf crashed the previous child
+	GoPDF       bool   // false after ledongthuc/pdf crashed the previous child
+	Roots       string // trust anchors for signature checks
 }
 
 func (o options) flags() []string {
@@ -30,6 +31,7 @@ func (o options) flags() []string {
 		"-ocr-pages", strconv.Itoa(o.OCRMaxPages), "-ocr-lang", o.OCRLang,
 		"-max-unpacked", strconv.FormatInt(o.MaxUnpacked, 10),
 		"-timeout", o.Timeout.String(), "-gopdf=" + strconv.FormatBool(o.GoPDF),
+		"-trust-anchors", o.Roots,
 	}
 }
 
@@ -55,6 +57,7 @@ func ChildMain(args []string) int {
 	fs.Int64Var(&o.MaxUnpacked, "max-unpacked", DefaultMaxUnpacked, "bytes of XML a DOCX/ODT may unpack to")
 	fs.DurationVar(&o.Timeout, "timeout", DefaultTimeout, "time budget")
 	fs.BoolVar(&o.GoPDF, "gopdf", true, "also run ledongthuc/pdf")
+	fs.StringVar(&o.Roots, "trust-anchors", "", "folder of PEM trust anchors for signature checks")
 	fs.StringVar(&mime, "mime", "", "media type of the file")
 	fs.Int64Var(&mem, "mem", DefaultMemoryLimit, "address-space limit in bytes")
 	fs.SetOutput(os.Stderr)
@@ -94,7 +97,9 @@ func extractFile(ctx context.Context, path, mime string, o options) (res Result)
 	base, _, _ := strings.Cut(mime, ";")
 	switch strings.TrimSpace(base) {
 	case "application/pdf":
-		return extractPDF(ctx, path, o)
+		res := extractPDF(ctx, path, o)
+		res.Signatures, res.SignatureReason = pdfSignatures(path, o.Roots)
+		return res
 	case "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
 		return extractDOCX(path, o.MaxUnpacked)
 	case "application/vnd.oasis.opendocument.text":

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"vanthu/ingest/pdfsign"
 )
 
 // Text statuses, the same words as archive's text_status.
@@ -50,6 +52,10 @@ type Result struct {
 	Pages     []string `json:"pages,omitempty"`
 	Text      string   `json:"text"`
 	PageCount int      `json:"page_count,omitempty"`
+	// Signatures of a signed PDF, verified (pdfsign); SignatureReason says
+	// why they could not be checked, if so.
+	Signatures      []pdfsign.Signature `json:"signatures,omitempty"`
+	SignatureReason string              `json:"signature_reason,omitempty"`
 }
 
 func failed(format string, args ...any) Result {
@@ -101,6 +107,9 @@ type Extractor struct {
 	MemoryLimit int64         // bytes of address space for the child and its tools; 0 = DefaultMemoryLimit
 	OCRMaxPages int           // pages OCRed per file; 0 = DefaultOCRMaxPages, <0 = no OCR
 	OCRLang     string        // tesseract languages; "" = "vie+eng"
+	// TrustAnchors is a folder of PEM roots and intermediates that signatures
+	// are checked against; "" means none (verdicts say "issuer not verified").
+	TrustAnchors string
 	Tools
 }
 
@@ -112,6 +121,7 @@ func (e *Extractor) options() options {
 		MaxUnpacked: DefaultMaxUnpacked,
 		Timeout:     e.Timeout,
 		GoPDF:       true,
+		Roots:       e.TrustAnchors,
 	}
 	if o.OCRMaxPages == 0 {
 		o.OCRMaxPages = DefaultOCRMaxPages

@@ -192,7 +192,11 @@ func goPDFText(ctx context.Context, path string) (pages []string, err error) {
 		return nil, err
 	}
 	defer f.Close()
-	return goPDFPages(ctx, r)
+	pages, err = goPDFPages(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return mergeStamps(path, pages), nil
 }
 
 func goPDFPages(ctx context.Context, r *pdf.Reader) ([]string, error) {
