@@ -5,6 +5,7 @@
 package archive
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -188,6 +189,10 @@ type Document struct {
 	RetentionBasis string `json:"retention_basis"`
 	LegalHold      bool   `json:"legal_hold"`
 	DisposedAt     string `json:"disposed_at,omitempty"`
+	// Signatures are the digital signatures of a signed PDF original as
+	// verified at extraction: signer, organisation, signed_at, time_source,
+	// integrity, chain, covers_whole_file, modified_after… (ingest/pdfsign).
+	Signatures json.RawMessage `json:"signatures"`
 	// Fixity is the last fixity check's verdict: "" (not yet), ok, changed, missing.
 	Fixity          string `json:"fixity,omitempty"`
 	FixityCheckedAt string `json:"fixity_checked_at,omitempty"`

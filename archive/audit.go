@@ -29,6 +29,7 @@ const (
 	ActionFixity      = "fixity"
 	ActionVersion     = "document.version"
 	ActionDisposition = "document.disposition"
+	ActionSignatures  = "document.signatures"
 	ActionAuditExport = "audit.export"
 )
 

@@ -156,6 +156,13 @@ func (s *Server) listDocuments(c *fiber.Ctx) error {
 		}
 		f.Year = n
 	}
+	if v := c.Query("signed"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return archive.Errorf(archive.ErrInvalid, "bad_signed", "signed must be true or false")
+		}
+		f.Signed = b
+	}
 	if t := c.Query("task"); t != "" {
 		n, err := strconv.ParseInt(t, 10, 64)
 		if err != nil || n <= 0 {

@@ -6,6 +6,7 @@ import (
 
 	"vanthu/archive"
 	"vanthu/ingest"
+	"vanthu/ingest/pdfsign"
 )
 
 // applyExtraction records an extraction result on the document and fills the
@@ -16,6 +17,12 @@ func applyExtraction(d *archive.Document, res ingest.Result, userFields []string
 	d.TextStatus, d.TextReason, d.TextEngine = res.Status, res.Reason, res.Engine
 	if res.PageCount > 0 {
 		d.Pages = res.PageCount
+	}
+	if d.ContentType == ingest.MimePDF {
+		d.Signatures, _ = json.Marshal(res.Signatures)
+		if res.Signatures == nil {
+			d.Signatures = json.RawMessage("[]")
+		}
 	}
 	if res.Status != ingest.StatusOK || res.Text == "" {
 		return nil
@@ -72,4 +79,23 @@ func citedNumbers(parsed []byte) []string {
 		}
 	}
 	return out
+}
+
+// SignatureSummary condenses a verification for the audit trail and lists.
+func SignatureSummary(raw json.RawMessage) (n, valid int, modifiedAfter bool, signers []string) {
+	var sigs []pdfsign.Signature
+	if json.Unmarshal(raw, &sigs) != nil {
+		return 0, 0, false, nil
+	}
+	for _, s := range sigs {
+		n++
+		if s.Integrity == "valid" {
+			valid++
+		}
+		modifiedAfter = modifiedAfter || s.ModifiedAfter
+		if s.Signer != "" && !slices.Contains(signers, s.Signer) {
+			signers = append(signers, s.Signer)
+		}
+	}
+	return n, valid, modifiedAfter, signers
 }

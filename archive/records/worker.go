@@ -214,6 +214,14 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job, ex *ingest.Extra
 		if err := storeCitations(ctx, tx, d.ID, res.Text, parsed); err != nil {
 			return err
 		}
+		if n, valid, modified, signers := SignatureSummary(d.Signatures); n > 0 {
+			// Each verification of a signed original is on the record.
+			e := &archive.Event{Actor: "system", Role: "system", Action: archive.ActionSignatures, DocumentID: d.ID,
+				Details: map[string]any{"signatures": n, "integrity_valid": valid, "modified_after_signing": modified, "signers": signers}}
+			if err := tx.AppendEvent(ctx, e); err != nil {
+				return err
+			}
+		}
 		if err := tx.DoneJobs(ctx, j.ID); err != nil {
 			return err
 		}
@@ -352,6 +360,9 @@ func (s *Service) SearchDoc(ctx context.Context, id string) (*search.Doc, error)
 		ID: d.ID, Number: d.Number, Type: d.Type, TypeName: d.TypeName, Issuer: d.Issuer, Level: d.Level,
 		Classification: d.Classification, Subject: d.Subject, Body: text, Signer: d.Signer, Direction: d.Direction,
 		Tags: d.Tags, Status: d.TextStatus,
+	}
+	if _, valid, _, _ := SignatureSummary(d.Signatures); valid > 0 {
+		sd.Signed = true
 	}
 	if t, err := time.Parse("2006-01-02", d.IssuedAt); err == nil {
 		sd.IssuedAt = t

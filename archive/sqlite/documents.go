@@ -16,20 +16,24 @@ import (
 const docCols = `id, number, type, type_name, issuer, level, issued_at, subject, signer, classification, urgency, direction,
 	tags, filename, content_type, size, sha256, pages, text_status, text_reason, text_engine, extracted,
 	register_number, registered_at, version, created_at, created_by, updated_at,
-	retention, retention_basis, legal_hold, disposed_at, fixity, fixity_checked_at`
+	retention, retention_basis, legal_hold, disposed_at, fixity, fixity_checked_at, signatures`
 
 func scanDoc(row interface{ Scan(...any) error }) (*archive.Document, error) {
 	var d archive.Document
-	var class, tags, extracted, created, updated string
+	var class, tags, extracted, created, updated, sigs string
 	err := row.Scan(&d.ID, &d.Number, &d.Type, &d.TypeName, &d.Issuer, &d.Level, &d.IssuedAt, &d.Subject, &d.Signer,
 		&class, &d.Urgency, &d.Direction, &tags, &d.Filename, &d.ContentType, &d.Size, &d.SHA256, &d.Pages,
 		&d.TextStatus, &d.TextReason, &d.TextEngine, &extracted, &d.RegisterNumber, &d.RegisteredAt, &d.Version,
 		&created, &d.CreatedBy, &updated,
-		&d.Retention, &d.RetentionBasis, &d.LegalHold, &d.DisposedAt, &d.Fixity, &d.FixityCheckedAt)
+		&d.Retention, &d.RetentionBasis, &d.LegalHold, &d.DisposedAt, &d.Fixity, &d.FixityCheckedAt, &sigs)
 	if err != nil {
 		return nil, err
 	}
 	d.Classification = archive.Classification(class)
+	d.Signatures = json.RawMessage(sigs)
+	if len(d.Signatures) == 0 {
+		d.Signatures = json.RawMessage("[]")
+	}
 	d.CreatedAt, d.UpdatedAt = parseTime(created), parseTime(updated)
 	_ = json.Unmarshal([]byte(tags), &d.Tags)
 	_ = json.Unmarshal([]byte(extracted), &d.Extracted)
@@ -160,6 +164,7 @@ type ListFilter struct {
 	Type, Issuer string
 	Year         int
 	Task         int64                    // documents linked to this task
+	Signed       bool                     // only documents with a signature whose integrity is valid
 	Visible      []archive.Classification // classifications the caller may see
 	After        string                   // id cursor: documents older than this one
 	Size         int
@@ -177,6 +182,9 @@ func (c *Catalog) ListDocuments(ctx context.Context, f ListFilter) ([]*archive.D
 	}
 	if f.Year > 0 {
 		where, args = append(where, "substr(issued_at, 1, 4) = ?"), append(args, fmt.Sprintf("%04d", f.Year))
+	}
+	if f.Signed {
+		where = append(where, `EXISTS (SELECT 1 FROM json_each(documents.signatures) WHERE json_extract(value, '$.integrity') = 'valid')`)
 	}
 	if f.Task > 0 {
 		where, args = append(where, "id IN (SELECT document_id FROM task_documents WHERE task_id = ?)"), append(args, f.Task)
@@ -229,12 +237,12 @@ func (tx *Tx) UpdateDocument(ctx context.Context, d *archive.Document, userField
 		issued_at = ?, subject = ?, signer = ?, classification = ?, urgency = ?, direction = ?, tags = ?, pages = ?,
 		text_status = ?, text_reason = ?, text_engine = ?, extracted = ?, user_fields = ?, register_number = ?, registered_at = ?,
 		version = ?, filename = ?, content_type = ?, size = ?, sha256 = ?, updated_at = ?,
-		retention = ?, retention_basis = ?, legal_hold = ?, disposed_at = ? WHERE id = ?`,
+		retention = ?, retention_basis = ?, legal_hold = ?, disposed_at = ?, signatures = ? WHERE id = ?`,
 		d.Number, NumberKey(d.Number), d.Type, d.TypeName, d.Issuer, d.Level, d.IssuedAt, d.Subject, d.Signer,
 		string(d.Classification), d.Urgency, d.Direction, jsonList(d.Tags), d.Pages, d.TextStatus, d.TextReason,
 		d.TextEngine, jsonList(d.Extracted), jsonList(userFields), d.RegisterNumber, d.RegisteredAt, d.Version,
 		d.Filename, d.ContentType, d.Size, d.SHA256, formatTime(d.UpdatedAt),
-		d.Retention, d.RetentionBasis, d.LegalHold, d.DisposedAt, d.ID)
+		d.Retention, d.RetentionBasis, d.LegalHold, d.DisposedAt, sigJSON(d.Signatures), d.ID)
 	if err != nil {
 		return unavailable("update document", err)
 	}
@@ -464,4 +472,11 @@ func (tx *Tx) NextVersion(ctx context.Context, id string) (int, error) {
 	var n int
 	err := tx.tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) + 1 FROM versions WHERE document_id = ?`, id).Scan(&n)
 	return n, err
+}
+
+func sigJSON(b json.RawMessage) string {
+	if len(b) == 0 {
+		return "[]"
+	}
+	return string(b)
 }

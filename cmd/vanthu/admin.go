@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"vanthu/archive"
@@ -266,6 +267,7 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 func cmdVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg config
 	fs := newFlags("verify", &cfg, false)
+	sigs := fs.Bool("signatures", false, "verify the digital signatures of every PDF original again (e.g. after adding a trust anchor)")
 	if err := parse(fs, args, &cfg); err != nil {
 		return err
 	}
@@ -274,6 +276,30 @@ func cmdVerify(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer a.close()
+	if *sigs {
+		bad := 0
+		n, err := a.svc.VerifySignatures(ctx, cfg.TrustAnchors, filepath.Join(cfg.Data, "tmp"), func(d *archive.Document, n, valid int, modified bool) {
+			if n == 0 {
+				return
+			}
+			verdict := "integrity valid"
+			if valid < n || modified {
+				verdict, bad = "NOT VALID", bad+1
+			}
+			if modified {
+				verdict += ", modified after signing"
+			}
+			fmt.Fprintf(stdout, "%s  %d/%d signatures valid  %s  %s\n", d.ID, valid, n, verdict, d.Filename)
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "signatures checked on %d PDF originals; %d with a problem\n", n, bad)
+		if bad > 0 {
+			return exitError{1, ""}
+		}
+		return nil
+	}
 	rep, err := a.svc.Fixity(ctx, func(f records.FixityFinding) {
 		fmt.Fprintf(stdout, "%-9s %s %s %s\n", f.Kind, f.Key, f.DocumentID, f.Detail)
 	})

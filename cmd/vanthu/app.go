@@ -86,7 +86,7 @@ func (a *app) extractionWorkers() (*records.Workers, error) {
 		return nil, err
 	}
 	return &records.Workers{S: a.svc, TempDir: filepath.Join(a.cfg.Data, "tmp"),
-		Extractor: &ingest.Extractor{Exe: exe, Tools: ingest.LookupTools()}}, nil
+		Extractor: &ingest.Extractor{Exe: exe, Tools: ingest.LookupTools(), TrustAnchors: a.cfg.TrustAnchors}}, nil
 }
 
 func (a *app) openStore(ctx context.Context) error {

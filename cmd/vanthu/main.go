@@ -62,7 +62,7 @@ Usage:
   vanthu token create NAME
   vanthu import PATH...
   vanthu reindex
-  vanthu verify
+  vanthu verify [--signatures]
   vanthu rebuild
   vanthu audit verify
   vanthu healthcheck        (for container health checks: GET /healthz on VANTHU_ADDR)
@@ -110,6 +110,7 @@ type config struct {
 	MaxUpload         int64
 	MaxClassification archive.Classification
 	FixityInterval    time.Duration
+	TrustAnchors      string // folder of PEM roots/intermediates for signature checks
 }
 
 type s3Config struct {
@@ -156,6 +157,12 @@ func (cfg *config) settle() error {
 		return fmt.Errorf("VANTHU_MAX_CLASSIFICATION: %w", err)
 	}
 	cfg.MaxClassification = c
+	cfg.TrustAnchors = os.Getenv("VANTHU_TRUST_ANCHORS")
+	if cfg.TrustAnchors != "" {
+		if fi, err := os.Stat(cfg.TrustAnchors); err != nil || !fi.IsDir() {
+			return fmt.Errorf("VANTHU_TRUST_ANCHORS=%q must be a folder of PEM certificates", cfg.TrustAnchors)
+		}
+	}
 	cfg.FixityInterval = 24 * time.Hour
 	if v := os.Getenv("VANTHU_FIXITY_INTERVAL"); v != "" {
 		d, err := time.ParseDuration(v)
