@@ -15,6 +15,7 @@ import (
 	"vanthu/archive/records"
 	"vanthu/archive/sqlite"
 	"vanthu/ingest"
+	"vanthu/ingest/pdfsign"
 	"vanthu/search"
 )
 
@@ -32,6 +33,8 @@ type documentData struct {
 	Audit     []archive.Event
 	CanEdit   bool
 	CanAudit  bool
+	// Signatures of a signed PDF original, as verified at ingest.
+	Signatures []pdfsign.Signature
 }
 
 // refView is one citation as the references code reports it; ID is empty
@@ -55,6 +58,7 @@ func (s *Server) documentPage(c *fiber.Ctx) error {
 		return err
 	}
 	data := &documentData{Doc: d, CanEdit: a.Can("write"), CanAudit: a.Can("audit")}
+	_ = json.Unmarshal(d.Signatures, &data.Signatures)
 	if text, err := s.Catalog.Text(ctx, d.ID); err == nil {
 		r := []rune(strings.TrimSpace(text))
 		data.Truncated = len(r) > previewRunes
