@@ -471,7 +471,7 @@ func (s *Service) Text(ctx context.Context, a Actor, id string) (*archive.Docume
 
 // Versions lists a visible document's versions.
 func (s *Service) Versions(ctx context.Context, a Actor, id string) ([]archive.Version, error) {
-	if _, err := s.Peek(ctx, a, id); err != nil {
+	if _, err := s.Check(ctx, a, id, "document.versions"); err != nil {
 		return nil, err
 	}
 	return s.Catalog.Versions(ctx, id)
