@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/ledongthuc/pdf"
+
+	"vanthu/ingest/ingesttest"
 )
 
 // FuzzGoPDF runs the pure-Go PDF path in process with its recover: it
@@ -19,9 +21,9 @@ import (
 // overflows and OOM are what the child process is for; the fuzzer's own
 // limits catch those.)
 func FuzzGoPDF(f *testing.F) {
-	f.Add(helloPDF())
-	f.Add(helloPDF()[:200])
-	f.Add(buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R] /Count 3 >>"}))
+	f.Add(ingesttest.HelloPDF())
+	f.Add(ingesttest.HelloPDF()[:200])
+	f.Add(ingesttest.BuildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R] /Count 3 >>"}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

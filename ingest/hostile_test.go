@@ -1,64 +1,15 @@
 package ingest
 
 import (
-	"archive/zip"
-	"bytes"
-	"compress/flate"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"vanthu/ingest/ingesttest"
 )
-
-// buildPDF writes a PDF with a correct xref table for the given objects
-// (numbered from 1), so that parsers reach the hostile part instead of
-// stopping at a broken header.
-func buildPDF(objects []string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objects))
-	for i, o := range objects {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
-	return b.Bytes()
-}
-
-func helloPDF() []byte {
-	content := "BT /F1 12 Tf 72 712 Td (Xin chao) Tj ET"
-	return buildPDF([]string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	})
-}
-
-// flateBomb is a zlib stream that inflates to n×64 MiB of zeros while
-// taking about n×64 KiB: one compressed 64 MiB block, repeated (each block
-// only refers back to zeros, so repeating it is valid deflate).
-func flateBomb(n int) []byte {
-	var block bytes.Buffer
-	w, _ := flate.NewWriter(&block, flate.BestCompression)
-	w.Write(make([]byte, 64<<20))
-	w.Flush() // ends on a byte boundary without a final block
-	out := []byte{0x78, 0xDA}
-	for i := 0; i < n; i++ {
-		out = append(out, block.Bytes()...)
-	}
-	out = append(out, 0x01, 0x00, 0x00, 0xFF, 0xFF) // final empty stored block
-	return append(out, 0, 0, 0, 0)                  // adler32, never reached intact
-}
 
 func writeTemp(t *testing.T, name string, b []byte) string {
 	t.Helper()
@@ -71,54 +22,22 @@ func writeTemp(t *testing.T, name string, b []byte) string {
 
 func docxWith(t *testing.T, documentXML []byte, lie bool) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	ct, _ := zw.Create("[Content_Types].xml")
-	ct.Write([]byte(`<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`))
-	if lie {
-		// A header that claims 1 kB for an entry that inflates to far more:
-		// the limit must count inflated bytes, not trust the header.
-		var comp bytes.Buffer
-		fw, _ := flate.NewWriter(&comp, flate.BestCompression)
-		fw.Write(documentXML)
-		fw.Close()
-		w, err := zw.CreateRaw(&zip.FileHeader{Name: "word/document.xml", Method: zip.Deflate,
-			CompressedSize64: uint64(comp.Len()), UncompressedSize64: 1024})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(comp.Bytes())
-	} else {
-		w, _ := zw.Create("word/document.xml")
-		w.Write(documentXML)
-	}
-	if err := zw.Close(); err != nil {
+	b, err := ingesttest.DOCX(documentXML, lie)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return b
 }
 
 // TestHostileInputs: each hostile file comes back failed, with a reason,
 // within the time limit, through the isolated child process.
 func TestHostileInputs(t *testing.T) {
 	t.Parallel() // mostly waiting on child processes; overlapping them halves the run
-	cycle := buildPDF([]string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Pages /Kids [2 0 R] /Count 1 /Parent 2 0 R >>", // Kids point back up: a cycle
-	})
-	hello := helloPDF()
-	bomb := flateBomb(48) // 3 GiB of zeros in a 3 MiB file
-	bombPDF := buildPDF([]string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-		fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", len(bomb), bomb),
-	})
-	body := []byte(`<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>` +
-		strings.Repeat(" ", 65<<20) + `</w:body></w:document>`)
-	dtd := []byte(`<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>` +
-		`<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>&b;</w:t></w:r></w:p></w:body></w:document>`)
+	cycle := ingesttest.CyclePDF()
+	hello := ingesttest.HelloPDF()
+	bombPDF := ingesttest.BombPDF(48) // 3 GiB of zeros in a 3 MiB file
+	body := ingesttest.ZipBombXML(65)
+	dtd := ingesttest.EntityXML()
 
 	const limit = 3 * time.Second
 	e := childExtractor(t, limit)

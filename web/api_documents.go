@@ -441,3 +441,12 @@ func (s *Server) approveDisposal(c *fiber.Ctx) error {
 	}
 	return c.JSON(s.documentJSON(c, d))
 }
+
+// reextract queues the original for extraction again; 202, the queue does it.
+func (s *Server) reextract(c *fiber.Ctx) error {
+	if err := s.Records.Reextract(c.UserContext(), s.actor(c), c.Params("id")); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "queued",
+		"message": "the original was queued for extraction; text_status shows the result"})
+}

@@ -23,6 +23,7 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/documents/:id/text", s.documentText)
 	api.Get("/documents/:id/versions", s.documentVersions)
 	api.Post("/documents/:id/versions", s.addVersion)
+	api.Post("/documents/:id/extract", s.reextract)
 	api.Delete("/documents/:id", s.requestDisposal)
 	api.Post("/documents/:id/disposition/approve", s.approveDisposal)
 	api.Get("/documents/:id/similar", s.similarDocuments)

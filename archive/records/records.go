@@ -559,6 +559,36 @@ func (s *Service) Edit(ctx context.Context, a Actor, id string, fields map[strin
 	return out, nil
 }
 
+// Reextract queues a document's original for extraction again (after a
+// failure, or once OCR or a trust anchor is installed).
+func (s *Service) Reextract(ctx context.Context, a Actor, id string) error {
+	if !a.Can("write") {
+		return forbidden("re-extract documents")
+	}
+	err := s.Catalog.Update(ctx, func(tx *sqlite.Tx) error {
+		d, err := tx.Document(ctx, id)
+		if errors.Is(err, archive.ErrNotFound) || (err == nil && !a.User.Clearance.Allows(d.Classification)) {
+			return NotFound()
+		}
+		if err != nil {
+			return err
+		}
+		if d.DisposedAt != "" {
+			return archive.Errorf(archive.ErrGone, "disposed", "the original of this document was disposed of")
+		}
+		e := a.event(archive.ActionExtract, id)
+		e.Details = map[string]any{"previous_status": d.TextStatus, "previous_reason": d.TextReason}
+		if err := tx.AppendEvent(ctx, e); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, sqlite.JobExtract, id)
+	})
+	if err == nil {
+		s.Wake()
+	}
+	return err
+}
+
 // Wake nudges the queue workers.
 func (s *Service) Wake() {
 	s.init()

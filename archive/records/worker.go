@@ -31,6 +31,10 @@ type Workers struct {
 	TempDir string
 	// BatchSize bounds one index batch (default 500).
 	BatchSize int
+	// FastTimeout bounds reading a text layer (no OCR): seconds for any real
+	// file, so a hostile one is marked failed quickly. The OCR lane keeps
+	// the Extractor's own, longer limit. 0 means the Extractor's.
+	FastTimeout time.Duration
 }
 
 // Run drains the queue until ctx ends.
@@ -60,6 +64,9 @@ func (w *Workers) Run(ctx context.Context) {
 	// scans never holds up the clerk waiting for a born-digital PDF.
 	fast := *w.Extractor
 	fast.OCRMaxPages = -1
+	if w.FastTimeout > 0 {
+		fast.Timeout = w.FastTimeout
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < w.Extractors; i++ {
 		wg.Add(1)

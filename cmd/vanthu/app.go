@@ -85,7 +85,7 @@ func (a *app) extractionWorkers() (*records.Workers, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &records.Workers{S: a.svc, TempDir: filepath.Join(a.cfg.Data, "tmp"),
+	return &records.Workers{S: a.svc, TempDir: filepath.Join(a.cfg.Data, "tmp"), FastTimeout: a.cfg.ExtractTimeout,
 		Extractor: &ingest.Extractor{Exe: exe, Tools: ingest.LookupTools(), TrustAnchors: a.cfg.TrustAnchors}}, nil
 }
 

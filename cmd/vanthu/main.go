@@ -111,6 +111,7 @@ type config struct {
 	MaxClassification archive.Classification
 	FixityInterval    time.Duration
 	TrustAnchors      string // folder of PEM roots/intermediates for signature checks
+	ExtractTimeout    time.Duration
 }
 
 type s3Config struct {
@@ -162,6 +163,14 @@ func (cfg *config) settle() error {
 		if fi, err := os.Stat(cfg.TrustAnchors); err != nil || !fi.IsDir() {
 			return fmt.Errorf("VANTHU_TRUST_ANCHORS=%q must be a folder of PEM certificates", cfg.TrustAnchors)
 		}
+	}
+	cfg.ExtractTimeout = 2 * time.Minute
+	if v := os.Getenv("VANTHU_EXTRACT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return fmt.Errorf("VANTHU_EXTRACT_TIMEOUT=%q must be a duration of at least 1s (e.g. 2m)", v)
+		}
+		cfg.ExtractTimeout = d
 	}
 	cfg.FixityInterval = 24 * time.Hour
 	if v := os.Getenv("VANTHU_FIXITY_INTERVAL"); v != "" {
