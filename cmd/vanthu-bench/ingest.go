@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "vanthu/archive/sqlite" // registers the "sqlite" database/sql driver
@@ -138,6 +139,10 @@ type ingestResult struct {
 	hwm              int64
 	searchable       string
 	load             string
+	cpuServer        time.Duration // vanthu serve itself: HTTP, catalog, index, copies
+	cpuExtract       time.Duration // its extraction children
+	cpuS3            time.Duration // versitygw (S3 mode, when started here)
+	profile          string
 }
 
 func (b *bench) ingest(ctx context.Context) error {
@@ -145,6 +150,7 @@ func (b *bench) ingest(ctx context.Context) error {
 	kinds := strings.Split(b.o.kinds, ",")
 	b.rep.printf("\n### Bulk ingest\n\n%d uploads per run from %d concurrent clients through `POST /api/v1/documents` of a fresh `vanthu serve`; a document counts once the extract, index and manifest queues are empty (`/metrics`). Baselines: the same files through `ingest.Extractor` (child `vanthu __extract`, 2 at a time like `records.Workers`, OCR off like its fast lane, metadata parsed) and their texts through `search.Open` + `Index` in batches of 500.\n", b.o.n, b.o.clients)
 	var rows [][]string
+	var profiles []string
 	for _, kind := range kinds {
 		files, err := loadKind(b.o.corpus, kind)
 		if err != nil {
@@ -162,14 +168,18 @@ func (b *bench) ingest(ctx context.Context) error {
 		if c := baseN / len(files) * len(files); c > 0 {
 			baseN = c // whole cycles: the same mix as the uploads
 		}
+		c0 := rusage(syscall.RUSAGE_CHILDREN)
 		ex, docs, err := b.extractBaseline(ctx, files, kind, baseN)
 		if err != nil {
 			return err
 		}
+		exCPU := rusage(syscall.RUSAGE_CHILDREN) - c0
+		s0 := rusage(syscall.RUSAGE_SELF)
 		ix, err := b.indexBaseline(docs)
 		if err != nil {
 			return err
 		}
+		ixCPU := rusage(syscall.RUSAGE_SELF) - s0
 		var baseBytes int64
 		for i := range baseN {
 			baseBytes += int64(len(nthUpload(files, kind, i).data))
@@ -181,22 +191,37 @@ func (b *bench) ingest(ctx context.Context) error {
 			slowName = "indexing"
 		}
 		rows = append(rows,
-			[]string{kind, "baseline: extraction alone", fmt.Sprint(baseN), secs(ex), rate(exRate), rate(float64(baseBytes) / 1e6 / ex.Seconds()), "", "", "load " + load},
-			[]string{kind, "baseline: Bleve indexing alone", fmt.Sprint(baseN), secs(ix), rate(ixRate), rate(float64(baseBytes) / 1e6 / ix.Seconds()), "", "", ""})
+			[]string{kind, "baseline: extraction alone", fmt.Sprint(baseN), secs(ex), rate(exRate), rate(float64(baseBytes) / 1e6 / ex.Seconds()), "", "", fmt.Sprintf("load %s; CPU %.0f ms per doc", load, float64(exCPU.Milliseconds())/float64(baseN))},
+			[]string{kind, "baseline: Bleve indexing alone", fmt.Sprint(baseN), secs(ix), rate(ixRate), rate(float64(baseBytes) / 1e6 / ix.Seconds()), "", "", fmt.Sprintf("CPU %.0f ms per doc", float64(ixCPU.Milliseconds())/float64(baseN))})
 		for _, mode := range modes {
 			r, err := b.ingestRun(ctx, files, kind, mode)
 			if err != nil {
 				return err
 			}
+			profiles = append(profiles, r.profile)
 			e2e := float64(r.docs) / r.total.Seconds()
 			rows = append(rows, []string{kind, "end to end, " + mode, fmt.Sprint(r.docs), secs(r.total), rate(e2e), rate(float64(r.bytes) / 1e6 / r.total.Seconds()),
 				fmt.Sprintf("%s of %s", pct(e2e, slow), slowName), verdict(e2e >= 0.7*slow),
-				fmt.Sprintf("load %s; uploads done at %s; failed %d; text_status %v; still pending %d, OCR jobs %d; searchable %s; server VmHWM %s",
-					r.load, secs(r.uploadPhase), r.failed, r.status, r.pending, r.ocrJobs, r.searchable, mib(r.hwm))})
+				fmt.Sprintf("load %s; uploads done at %s; failed %d; text_status %v; still pending %d, OCR jobs %d; searchable %s; server VmHWM %s; CPU: extraction children %s, vanthu serve %s, versitygw %s (per doc %.0f ms)",
+					r.load, secs(r.uploadPhase), r.failed, r.status, r.pending, r.ocrJobs, r.searchable, mib(r.hwm),
+					secs(r.cpuExtract), secs(r.cpuServer), secs(r.cpuS3), float64((r.cpuExtract+r.cpuServer+r.cpuS3).Milliseconds())/float64(max(r.docs, 1)))})
 		}
 	}
 	b.rep.table([]string{"kind", "path", "docs", "time", "docs/s", "MB/s", "ratio to slowest stage", "≥ 70%", "notes"}, rows)
+	for _, p := range profiles {
+		b.rep.printf("%s", p)
+	}
 	return nil
+}
+
+// rusage is the CPU time (user+system) of this process or its waited-for
+// children.
+func rusage(who int) time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(who, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // extractBaseline extracts uploads [0, n) the way the workers do: written
@@ -318,6 +343,12 @@ func (b *bench) ingestRun(ctx context.Context, files []corpusFile, kind, mode st
 		return nil, err
 	}
 	defer srv.stop()
+	var s3pid int
+	var s3cpu0 time.Duration
+	if mode == "s3" && b.s3.p != nil {
+		s3pid = b.s3.p.pid()
+		s3cpu0, _ = procCPU(s3pid)
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.o.clients, MaxConnsPerHost: b.o.clients}}
 	logf("ingest %s/%s: %d uploads from %d clients", mode, kind, b.o.n, b.o.clients)
 	var next atomic.Int64
@@ -326,6 +357,7 @@ func (b *bench) ingestRun(ctx context.Context, files []corpusFile, kind, mode st
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	start := time.Now()
+	waitProf := b.profileServer(srv, "ingest-"+mode+"-"+kind, 30*time.Second)
 	for range b.o.clients {
 		wg.Add(1)
 		go func() {
@@ -357,11 +389,17 @@ func (b *bench) ingestRun(ctx context.Context, files []corpusFile, kind, mode st
 		return nil, err
 	}
 	r.total = time.Since(start)
+	r.profile = waitProf() // after the clock stopped: a short run waits for the 30 s profile
 	r.failed = int(failed.Load())
 	r.docs = b.o.n - r.failed
 	r.bytes = bytesSent.Load()
 	r.hwm = procStatus(srv.pid(), "VmHWM")
 	r.load = loadavg()
+	r.cpuServer, r.cpuExtract = procCPU(srv.pid())
+	if s3pid != 0 {
+		c, _ := procCPU(s3pid)
+		r.cpuS3 = c - s3cpu0
+	}
 	if kind == "text" {
 		found := 0
 		for _, i := range []int{0, b.o.n / 2, b.o.n - 1} {

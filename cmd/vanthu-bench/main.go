@@ -61,6 +61,7 @@ type options struct {
 	work        string
 	keep        bool
 	out         string
+	profile     bool
 }
 
 func main() {
@@ -86,6 +87,7 @@ func main() {
 	fs.StringVar(&o.corpus, "corpus", "", "corpus directory (default: ../shared/corpus relative to the module)")
 	fs.StringVar(&o.work, "work", "", "working directory for data dirs, logs and profiles (default: a fresh temporary one, removed at the end unless -keep)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory")
+	fs.BoolVar(&o.profile, "profile", false, "run vanthu serve built with net/http/pprof overlaid (go build -overlay; the tree is not changed) and add CPU profiles of the server to the results; use for diagnosis, not for the figures")
 	fs.StringVar(&o.out, "out", "", "also append the results (markdown) to this file")
 	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
 		fs.Usage()
@@ -131,6 +133,12 @@ func run(ctx context.Context, scenario string, o options) (err error) {
 		return err
 	}
 	b.bin = bin
+	if o.profile {
+		if b.bin, err = buildProfiling(ctx, o.work); err != nil {
+			return err
+		}
+		b.rep.printf("\n**-profile run**: vanthu serve built with net/http/pprof overlaid; figures are for diagnosis.\n")
+	}
 	table := map[string][]func(context.Context) error{
 		"ingest":  {b.ingest},
 		"search":  {b.search},

@@ -112,6 +112,26 @@ func procStatus(pid int, field string) int64 {
 	return 0
 }
 
+// procCPU reads a process's own CPU time and that of its waited-for
+// children (for vanthu serve: the `vanthu __extract` children and their
+// pdftotext) from /proc/PID/stat.
+func procCPU(pid int) (self, children time.Duration) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 on
+	if len(f) < 15 {
+		return 0, 0
+	}
+	tick := func(i int) time.Duration {
+		n, _ := strconv.ParseInt(f[i-3], 10, 64)
+		return time.Duration(n) * time.Second / 100 // USER_HZ
+	}
+	return tick(14) + tick(15), tick(16) + tick(17)
+}
+
 func buildVanthu(ctx context.Context, work string) (string, error) {
 	bin := filepath.Join(work, "bin", "vanthu")
 	start := time.Now()
@@ -122,6 +142,63 @@ func buildVanthu(ctx context.Context, work string) (string, error) {
 	}
 	logf("built %s in %v", bin, time.Since(start).Round(time.Millisecond))
 	return bin, nil
+}
+
+// buildProfiling builds vanthu with serveprof.go.in overlaid into
+// cmd/vanthu (the source tree is not touched), for -profile runs.
+func buildProfiling(ctx context.Context, work string) (string, error) {
+	root := moduleRoot()
+	abs, _ := filepath.Abs(root)
+	overlay := filepath.Join(work, "bin", "overlay.json")
+	if err := os.MkdirAll(filepath.Dir(overlay), 0o750); err != nil {
+		return "", err
+	}
+	js := fmt.Sprintf(`{"Replace":{%q:%q}}`, filepath.Join(abs, "cmd", "vanthu", "zz_benchpprof.go"), filepath.Join(abs, "cmd", "vanthu-bench", "serveprof.go.in"))
+	if err := os.WriteFile(overlay, []byte(js), 0o600); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(work, "bin", "vanthu-pprof")
+	cmd := exec.CommandContext(ctx, "go", "build", "-overlay", overlay, "-o", bin, "./cmd/vanthu")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build -overlay ./cmd/vanthu: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// profileServer fetches a CPU profile of d from a -profile server; wait
+// returns the top of it as text ("" when the server has no pprof).
+func (b *bench) profileServer(s *server, name string, d time.Duration) (wait func() string) {
+	if s.pprof == "" {
+		return func() string { return "" }
+	}
+	out := filepath.Join(b.o.work, name+"-server-cpu.pprof")
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.pprof, int(d.Seconds())))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(out)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			f.Close()
+		}
+		done <- err
+	}()
+	return func() string {
+		if err := <-done; err != nil {
+			return fmt.Sprintf("(profile failed: %v)\n", err)
+		}
+		cmd := exec.Command("go", "tool", "pprof", "-top", "-nodecount", "35", b.bin, out)
+		txt, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Sprintf("(go tool pprof: %v)\n%s", err, txt)
+		}
+		return fmt.Sprintf("CPU profile of vanthu serve (%s, %v): `%s`\n\n```\n%s```\n", name, d, out, txt)
+	}
 }
 
 func moduleRoot() string {
@@ -167,8 +244,9 @@ func (b *bench) clerkToken(ctx context.Context, data string) (string, error) {
 // server is a running `vanthu serve`.
 type server struct {
 	*proc
-	url  string
-	data string
+	url   string
+	data  string
+	pprof string // host:port of net/http/pprof in -profile builds
 }
 
 var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
@@ -183,6 +261,15 @@ func (b *bench) startServer(ctx context.Context, data string, env ...string) (*s
 	}
 	cmd := exec.Command(b.bin, "serve", "--addr", "127.0.0.1:0", "--data", data)
 	cmd.Env = childEnv(env...)
+	pprofAddr := ""
+	if b.o.profile {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		cmd.Env = append(cmd.Env, "VANTHU_BENCH_PPROF="+pprofAddr)
+	}
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -207,7 +294,7 @@ func (b *bench) startServer(ctx context.Context, data string, env ...string) (*s
 		}
 		io.Copy(io.Discard, stdout)
 	}()
-	s := &server{proc: p, data: data}
+	s := &server{proc: p, data: data, pprof: pprofAddr}
 	select {
 	case s.url = <-urlc:
 	case <-p.done:

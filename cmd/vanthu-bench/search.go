@@ -244,8 +244,14 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 		return 0, err
 	}
 	var floor []latRow
+	profText := ""
 	for _, c := range []int{1, 8} {
+		waitProf := func() string { return "" }
+		if c == 8 {
+			waitProf = b.profileServer(srv, fmt.Sprintf("search-%d-http8", n), 10*time.Second)
+		}
 		ts, wall, err := measure(ctx, c, b.o.queries, httpSearch)
+		profText += waitProf()
 		if err != nil {
 			return 0, err
 		}
@@ -287,6 +293,7 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 		hits = append(hits, fmt.Sprintf("%q%s → %d", r.Q, filterNote(r), totals[i]))
 	}
 	b.rep.printf("Hits per query: %s.\n\n", strings.Join(hits, "; "))
+	b.rep.printf("%s", profText)
 	b.rep.printf("CPU profile of the direct 8-client run: `%s`; top functions (flat and cumulative):\n\n```\n%s```\n", prof, pprofTop(prof, 22))
 	return buildRate, nil
 }

@@ -105,8 +105,12 @@ func (r *report) machine() {
 	if out, err := exec.Command("go", "version").Output(); err == nil {
 		gov = strings.TrimSpace(string(out))
 	}
-	r.printf("\n## vanthu-bench run %s\n\nmachine: %d CPUs (nproc), %s RAM, CPU %q, %s\n",
-		time.Now().Format("2006-01-02 15:04"), runtime.NumCPU(), mem, cpu, gov)
+	rev := "?"
+	if out, err := exec.Command("git", "-C", moduleRoot(), "describe", "--always", "--dirty").Output(); err == nil {
+		rev = strings.TrimSpace(string(out))
+	}
+	r.printf("\n## vanthu-bench run %s (%s)\n\nmachine: %d CPUs (nproc), %s RAM, CPU %q, %s, load average at start %s\n",
+		time.Now().Format("2006-01-02 15:04"), rev, runtime.NumCPU(), mem, cpu, gov, loadavg())
 }
 
 // Formatting helpers.
