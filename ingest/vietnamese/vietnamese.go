@@ -37,7 +37,9 @@ func Normalize(s string) string {
 	if s == "" {
 		return s
 	}
-	d := norm.NFD.String(s)
+	// Invalid UTF-8 becomes U+FFFD here, once, so that Normalize and Fold
+	// (and the index and the query) see the same runes.
+	d := norm.NFD.String(strings.ToValidUTF8(s, "\uFFFD"))
 	if !needsTonePass(d) {
 		return norm.NFC.String(d)
 	}
@@ -115,7 +117,7 @@ func placeTone(syl string) string {
 // Fold removes every diacritic and maps đ→d, Đ→D, after Normalize. Case is
 // kept; callers lower-case as they need.
 func Fold(s string) string {
-	d := norm.NFD.String(s)
+	d := norm.NFD.String(strings.ToValidUTF8(s, "\uFFFD"))
 	var b strings.Builder
 	b.Grow(len(d))
 	for _, r := range d {
