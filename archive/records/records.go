@@ -298,10 +298,8 @@ func (s *Service) Register(ctx context.Context, a Actor, st *Staged, fields map[
 		if err := tx.AppendEvent(ctx, e); err != nil {
 			return err
 		}
-		for _, k := range []string{sqlite.JobExtract, sqlite.JobManifest} {
-			if err := tx.Enqueue(ctx, k, d.ID); err != nil {
-				return err
-			}
+		if err := tx.EnqueueAll(ctx, d.ID, sqlite.JobExtract, sqlite.JobManifest); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -421,6 +419,16 @@ func (s *Service) visible(ctx context.Context, a Actor, id, action string) (*arc
 	return d, nil
 }
 
+// visibleTx loads a document inside a write transaction, answering an
+// invisible one exactly like a missing one.
+func visibleTx(ctx context.Context, tx *sqlite.Tx, a Actor, id string) (*archive.Document, error) {
+	d, err := tx.Document(ctx, id)
+	if errors.Is(err, archive.ErrNotFound) || (err == nil && (a.User == nil || !a.User.Clearance.Allows(d.Classification))) {
+		return nil, NotFound()
+	}
+	return d, err
+}
+
 func refusedUnaudited(err error) error {
 	return &archive.Error{Kind: archive.ErrUnavailable, Code: "audit_unavailable",
 		Message: "the read could not be recorded in the audit trail, so it was refused; please try again shortly", Err: err}
@@ -502,10 +510,7 @@ func (s *Service) Edit(ctx context.Context, a Actor, id string, fields map[strin
 	}
 	var out *archive.Document
 	err := s.Catalog.Update(ctx, func(tx *sqlite.Tx) error {
-		d, err := tx.Document(ctx, id)
-		if errors.Is(err, archive.ErrNotFound) || (err == nil && !a.User.Clearance.Allows(d.Classification)) {
-			return NotFound()
-		}
+		d, err := visibleTx(ctx, tx, a, id)
 		if err != nil {
 			return err
 		}
@@ -539,10 +544,8 @@ func (s *Service) Edit(ctx context.Context, a Actor, id string, fields map[strin
 		if err := tx.AppendEvent(ctx, e); err != nil {
 			return err
 		}
-		for _, k := range []string{sqlite.JobIndex, sqlite.JobManifest} {
-			if err := tx.Enqueue(ctx, k, id); err != nil {
-				return err
-			}
+		if err := tx.EnqueueAll(ctx, id, sqlite.JobIndex, sqlite.JobManifest); err != nil {
+			return err
 		}
 		out = d
 		return nil
@@ -566,10 +569,7 @@ func (s *Service) Reextract(ctx context.Context, a Actor, id string) error {
 		return forbidden("re-extract documents")
 	}
 	err := s.Catalog.Update(ctx, func(tx *sqlite.Tx) error {
-		d, err := tx.Document(ctx, id)
-		if errors.Is(err, archive.ErrNotFound) || (err == nil && !a.User.Clearance.Allows(d.Classification)) {
-			return NotFound()
-		}
+		d, err := visibleTx(ctx, tx, a, id)
 		if err != nil {
 			return err
 		}

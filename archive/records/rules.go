@@ -72,10 +72,7 @@ func (s *Service) RequestDisposal(ctx context.Context, a Actor, id, reason strin
 		return forbidden("request a disposition")
 	}
 	err := s.Catalog.Update(ctx, func(tx *sqlite.Tx) error {
-		d, err := tx.Document(ctx, id)
-		if errors.Is(err, archive.ErrNotFound) || (err == nil && !a.User.Clearance.Allows(d.Classification)) {
-			return NotFound()
-		}
+		d, err := visibleTx(ctx, tx, a, id)
 		if err != nil {
 			return err
 		}
@@ -128,10 +125,7 @@ func (s *Service) ApproveDisposal(ctx context.Context, a Actor, id string) (*arc
 	var keys []string
 	var out *archive.Document
 	err := s.Catalog.Update(ctx, func(tx *sqlite.Tx) error {
-		d, err := tx.Document(ctx, id)
-		if errors.Is(err, archive.ErrNotFound) || (err == nil && !a.User.Clearance.Allows(d.Classification)) {
-			return NotFound()
-		}
+		d, err := visibleTx(ctx, tx, a, id)
 		if err != nil {
 			return err
 		}
@@ -184,10 +178,8 @@ func (s *Service) ApproveDisposal(ctx context.Context, a Actor, id string) (*arc
 		if err := tx.AppendEvent(ctx, e); err != nil {
 			return err
 		}
-		for _, k := range []string{sqlite.JobIndex, sqlite.JobManifest} {
-			if err := tx.Enqueue(ctx, k, id); err != nil {
-				return err
-			}
+		if err := tx.EnqueueAll(ctx, id, sqlite.JobIndex, sqlite.JobManifest); err != nil {
+			return err
 		}
 		out = d
 		return nil
@@ -226,10 +218,7 @@ func (s *Service) AddVersion(ctx context.Context, a Actor, id string, st *Staged
 	key := archive.OriginalKey(st.SHA256)
 	var out *archive.Document
 	check := func(tx *sqlite.Tx) (*archive.Document, error) {
-		d, err := tx.Document(ctx, id)
-		if errors.Is(err, archive.ErrNotFound) || (err == nil && !a.User.Clearance.Allows(d.Classification)) {
-			return nil, NotFound()
-		}
+		d, err := visibleTx(ctx, tx, a, id)
 		if err == nil && d.DisposedAt != "" {
 			return nil, archive.Errorf(archive.ErrConflict, "disposed", "this document's original was disposed of; it takes no new versions")
 		}
@@ -276,10 +265,8 @@ func (s *Service) AddVersion(ctx context.Context, a Actor, id string, st *Staged
 		if err := tx.AppendEvent(ctx, e); err != nil {
 			return err
 		}
-		for _, k := range []string{sqlite.JobExtract, sqlite.JobManifest} {
-			if err := tx.Enqueue(ctx, k, id); err != nil {
-				return err
-			}
+		if err := tx.EnqueueAll(ctx, id, sqlite.JobExtract, sqlite.JobManifest); err != nil {
+			return err
 		}
 		out = d
 		return nil

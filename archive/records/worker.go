@@ -237,10 +237,8 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job, ex *ingest.Extra
 				return err
 			}
 		}
-		for _, k := range []string{sqlite.JobIndex, sqlite.JobManifest} {
-			if err := tx.Enqueue(ctx, k, d.ID); err != nil {
-				return err
-			}
+		if err := tx.EnqueueAll(ctx, d.ID, sqlite.JobIndex, sqlite.JobManifest); err != nil {
+			return err
 		}
 		return nil
 	})

@@ -124,28 +124,19 @@ func (c *Catalog) document(ctx context.Context, q querier, id string) (*archive.
 
 // DocumentsBySHA returns the documents whose current original has these bytes.
 func (tx *Tx) DocumentsBySHA(ctx context.Context, sha string) ([]*archive.Document, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+docCols+` FROM documents WHERE sha256 = ? ORDER BY id`, sha)
-	if err != nil {
-		return nil, unavailable("find duplicate", err)
-	}
-	defer rows.Close()
-	var out []*archive.Document
-	for rows.Next() {
-		d, err := scanDoc(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return collectDocs(tx.tx.QueryContext(ctx, `SELECT `+docCols+` FROM documents WHERE sha256 = ? ORDER BY id`, sha))
 }
 
 // DocumentsByNumber returns documents with this number/symbol (whitespace
 // ignored), for duplicate warnings and citation resolution.
 func (c *Catalog) DocumentsByNumber(ctx context.Context, number string) ([]*archive.Document, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT `+docCols+` FROM documents WHERE number_key = ? ORDER BY id`, NumberKey(number))
+	return c.queryDocs(ctx, `SELECT `+docCols+` FROM documents WHERE number_key = ? ORDER BY id`, NumberKey(number))
+}
+
+// collectDocs scans every row of a documents query.
+func collectDocs(rows *sql.Rows, err error) ([]*archive.Document, error) {
 	if err != nil {
-		return nil, unavailable("find by number", err)
+		return nil, unavailable("find documents", err)
 	}
 	defer rows.Close()
 	var out []*archive.Document
@@ -202,21 +193,8 @@ func (c *Catalog) ListDocuments(ctx context.Context, f ListFilter) ([]*archive.D
 	if size <= 0 || size > 200 {
 		size = 50
 	}
-	rows, err := c.read.QueryContext(ctx, `SELECT `+docCols+` FROM documents WHERE `+strings.Join(where, " AND ")+
+	return c.queryDocs(ctx, `SELECT `+docCols+` FROM documents WHERE `+strings.Join(where, " AND ")+
 		fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, size), args...)
-	if err != nil {
-		return nil, unavailable("list documents", err)
-	}
-	defer rows.Close()
-	var out []*archive.Document
-	for rows.Next() {
-		d, err := scanDoc(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
 }
 
 // UserFields returns the metadata fields the clerk set on a document.

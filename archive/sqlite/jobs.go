@@ -33,6 +33,16 @@ func (tx *Tx) Enqueue(ctx context.Context, kind, documentID string) error {
 	return nil
 }
 
+// EnqueueAll adds one job of each kind for a document.
+func (tx *Tx) EnqueueAll(ctx context.Context, documentID string, kinds ...string) error {
+	for _, k := range kinds {
+		if err := tx.Enqueue(ctx, k, documentID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Enqueue adds a job in a transaction of its own.
 func (c *Catalog) Enqueue(ctx context.Context, kind, documentID string) error {
 	return c.Update(ctx, func(tx *Tx) error { return tx.Enqueue(ctx, kind, documentID) })

@@ -105,20 +105,7 @@ func (c *Catalog) CitationsByNameOn(ctx context.Context, date string) ([]Citatio
 }
 
 func (c *Catalog) queryDocs(ctx context.Context, q string, args ...any) ([]*archive.Document, error) {
-	rows, err := c.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, unavailable("find documents", err)
-	}
-	defer rows.Close()
-	var out []*archive.Document
-	for rows.Next() {
-		d, err := scanDoc(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return collectDocs(c.read.QueryContext(ctx, q, args...))
 }
 
 // DocumentsMatching returns documents whose number has this match key,
