@@ -678,7 +678,8 @@ func newID() string {
 
 // SanitizeFilename keeps a client's file name for display and download while
 // removing what could hurt: path components, control and bidi-override
-// characters; it is NFC-normalised and cut to 200 bytes on a rune boundary.
+// characters; it is NFC-normalised and cut to 200 bytes on a rune boundary,
+// keeping a short extension.
 func SanitizeFilename(name string) string {
 	name = strings.ReplaceAll(name, "\\", "/")
 	if i := strings.LastIndex(name, "/"); i >= 0 {
@@ -697,11 +698,17 @@ func SanitizeFilename(name string) string {
 	}, vietnamese.Normalize(name))
 	name = strings.TrimSpace(strings.Trim(name, "."))
 	if len(name) > 200 {
-		cut := 200
+		// Keep a short extension: a name cut before its ".pdf" downloads
+		// as a file nothing opens.
+		ext := ""
+		if i := strings.LastIndexByte(name, '.'); i > 0 && len(name)-i <= 16 {
+			ext = name[i:]
+		}
+		cut := 200 - len(ext)
 		for cut > 0 && !utf8RuneStart(name[cut]) {
 			cut--
 		}
-		name = name[:cut]
+		name = strings.TrimSpace(name[:cut]) + ext
 	}
 	if name == "" {
 		name = "original"
