@@ -597,6 +597,11 @@ func TestCorpusResolution(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads the whole corpus")
 	}
+	if raceEnabled {
+		// Four minutes under the race detector for code the other tests
+		// of this package already run with it; the plain run checks it.
+		t.Skip("the corpus resolution figure is measured without -race")
+	}
 	own := map[string]string{} // file → number it prints
 	byKey := map[string][]string{}
 	f, err := os.Open(filepath.Join("testdata", "corpus-numbers.tsv"))

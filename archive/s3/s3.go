@@ -455,7 +455,14 @@ func (s *Store) AbortIncompleteUploads(ctx context.Context, prefix string) error
 		}
 	}
 	for _, key := range keys {
-		if err := s.client.RemoveIncompleteUpload(ctx, s.bucket, key); err != nil {
+		err := s.client.RemoveIncompleteUpload(ctx, s.bucket, key)
+		if code(err) == minio.NoSuchUpload {
+			// Aborted meanwhile (by the failed Put's own clean-up, which
+			// may finish late after a frozen server wakes up): gone is
+			// what we wanted.
+			continue
+		}
+		if err != nil {
 			return s.fail(ctx, "abort incomplete uploads", key, err)
 		}
 	}
