@@ -113,6 +113,9 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 		should = vis.prune(should)
+		if n, err := ix.bi.DocCount(); err == nil {
+			should = vis.dropCommon(should, n)
+		}
 		vis.close()
 		if len(should) == 0 && len(must) == 0 {
 			// Every word is absent from what the caller may see. Without
@@ -132,12 +135,6 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		req.SearchAfter = after
 	}
 	req.Fields = []string{fNumber, fType, fIssuer, fIssuedKey, fSubject, fSubjectShown}
-	if r.Highlight {
-		req.Fields = append(req.Fields, fBody)
-		// Fragments are cut by this package from term locations: Bleve's
-		// HTML formatter does not escape the text around the marks.
-		req.IncludeLocations = true
-	}
 	if r.Facets {
 		for _, f := range facetFields {
 			req.AddFacet(f, bleve.NewFacetRequest(f, facetSize))
@@ -154,11 +151,12 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			out.Next = encodeCursor(key, cursorValues(sortBy, res.Hits[i-1]))
 			break
 		}
-		h := hitOf(dm)
-		if r.Highlight {
-			h.Highlights = highlights(dm)
+		out.Hits = append(out.Hits, hitOf(dm))
+	}
+	if r.Highlight && len(out.Hits) > 0 && len(must)+len(should) > 0 {
+		if err := ix.highlightHits(ctx, out.Hits, must, should); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
 		}
-		out.Hits = append(out.Hits, h)
 	}
 	if r.Facets {
 		out.Facets = make(map[string][]FacetTerm, len(facetFields))
@@ -353,4 +351,36 @@ func (ix *Index) analyze(s string) []string {
 		out = append(out, string(t.Term))
 	}
 	return out
+}
+
+// highlightHits fills the highlights of a page of hits. Term locations are
+// asked for only for these documents, in a second query restricted to their
+// ids: collecting locations while scoring every match of a broad query cost
+// more than the search itself. Fragments are cut by this package from the
+// locations, because Bleve's HTML formatter does not escape the text around
+// the marks.
+func (ix *Index) highlightHits(ctx context.Context, hits []Hit, must, should []query.Query) error {
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	text := query.NewBooleanQuery(nil, nil, nil)
+	text.AddMust(must...)
+	text.AddShould(should...)
+	q := query.NewConjunctionQuery([]query.Query{query.NewDocIDQuery(ids), text})
+	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
+	req.Fields = []string{fSubject, fBody}
+	req.IncludeLocations = true
+	res, err := ix.run(ctx, req)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]map[string][]string, len(res.Hits))
+	for _, dm := range res.Hits {
+		byID[dm.ID] = highlights(dm)
+	}
+	for i := range hits {
+		hits[i].Highlights = byID[hits[i].ID]
+	}
+	return nil
 }
