@@ -103,7 +103,11 @@ func (c Classification) Rank() int {
 }
 
 // Allows reports whether a holder of clearance c may see a document at level doc.
-func (c Classification) Allows(doc Classification) bool { return doc.Rank() <= c.Rank() }
+// An unknown clearance allows nothing (its rank would otherwise top every
+// level).
+func (c Classification) Allows(doc Classification) bool {
+	return c.Rank() <= TuyetMat.Rank() && doc.Rank() <= c.Rank()
+}
 
 // Classifications lists the levels in order.
 var Classifications = []Classification{Unclassified, Mat, ToiMat, TuyetMat}
