@@ -152,6 +152,7 @@ func crashScenario(useS3 bool) func(r *R) {
 		var totalBroken, totalDups, totalOther int64
 		var lastFig invariantFigures
 		var restarts []time.Duration
+		orphans := 0
 		for round := 1; round <= rounds; round++ {
 			var (
 				stop   = make(chan struct{})
@@ -211,7 +212,7 @@ func crashScenario(useS3 bool) func(r *R) {
 			time.Sleep(time.Duration(mrand.IntN(500)) * time.Millisecond)
 			killed.Store(true)
 			close(stop)
-			s.kill9()
+			orphans += s.kill9()
 			wg.Wait()
 			r.Logf("round %d: kill -9; this round 201=%d 409=%d broken=%d other=%d", round,
 				stats.made.Load()-before, stats.dups.Load()-d0, stats.broken.Load()-b0, stats.other.Load()-o0)
@@ -237,6 +238,7 @@ func crashScenario(useS3 bool) func(r *R) {
 		r.Figure("uploads", "acknowledged(201)=%d duplicate(409)=%d cut_by_kill=%d other_errors=%d", stats.made.Load(), totalDups, totalBroken, totalOther)
 		r.Figure("upload_latency", "p50=%v p95=%v", percentile(stats.lat, .5).Round(time.Millisecond), percentile(stats.lat, .95).Round(time.Millisecond))
 		r.Figure("restart", "max=%v", slices.Max(append(restarts, 0)).Round(time.Millisecond))
+		r.Figure("orphaned_children", "%d extraction processes outlived a kill -9 of vanthu serve (own process groups); the suite killed them", orphans)
 		r.Figure("after_last_restart", "%v", lastFig)
 		res := r.cli(st.env, "verify", "--data", data)
 		r.Figure("fixity", "vanthu verify exit %d: %s", res.code, lastLine(res.out))

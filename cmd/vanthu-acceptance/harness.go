@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -178,9 +179,7 @@ func KillAll() {
 	reg.procs, reg.mounts = nil, nil
 	reg.mu.Unlock()
 	for _, pid := range procs {
-		_ = syscall.Kill(-pid, syscall.SIGCONT)
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		killTree(pid)
 	}
 	for i := len(mounts) - 1; i >= 0; i-- {
 		_ = syscall.Unmount(mounts[i], syscall.MNT_DETACH)
@@ -446,8 +445,11 @@ func (p *proc) exitErr() error {
 	return p.err
 }
 
-// kill ends the process and its group at once and waits for it.
+// kill ends the process, its group and every descendant at once (the
+// extraction children of vanthu serve start process groups of their own,
+// so the group alone would leave them running), and waits for it.
 func (p *proc) kill() {
+	desc := descendants(p.pid)
 	_ = syscall.Kill(-p.pid, syscall.SIGCONT)
 	_ = syscall.Kill(p.pid, syscall.SIGKILL)
 	select {
@@ -455,16 +457,72 @@ func (p *proc) kill() {
 	case <-time.After(10 * time.Second):
 	}
 	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	for _, d := range desc {
+		_ = syscall.Kill(-d, syscall.SIGKILL)
+		_ = syscall.Kill(d, syscall.SIGKILL)
+	}
 	unregisterProc(p.pid)
+}
+
+// killTree ends pid, its group and its descendants.
+func killTree(pid int) {
+	desc := descendants(pid)
+	for _, q := range append([]int{pid}, desc...) {
+		_ = syscall.Kill(-q, syscall.SIGCONT)
+		_ = syscall.Kill(-q, syscall.SIGKILL)
+		_ = syscall.Kill(q, syscall.SIGKILL)
+	}
+}
+
+// descendants lists the processes below pid, from /proc.
+func descendants(pid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := map[int][]int{}
+	for _, e := range ents {
+		var child int
+		if _, err := fmt.Sscan(e.Name(), &child); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …; comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		var state string
+		var ppid int
+		if _, err := fmt.Sscan(string(b[i+1:]), &state, &ppid); err == nil {
+			children[ppid] = append(children[ppid], child)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 && len(out) < 10000 {
+		c := children[queue[0]]
+		queue = append(queue[1:], c...)
+		out = append(out, c...)
+	}
+	return out
 }
 
 // term sends SIGTERM and waits up to d, then kills; it reports whether the
 // process ended by itself.
 func (p *proc) term(d time.Duration) bool {
+	desc := descendants(p.pid)
 	_ = syscall.Kill(p.pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
 		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		for _, q := range desc {
+			_ = syscall.Kill(-q, syscall.SIGKILL)
+			_ = syscall.Kill(q, syscall.SIGKILL)
+		}
 		unregisterProc(p.pid)
 		return true
 	case <-time.After(d):
@@ -700,10 +758,39 @@ func (s *server) stop() {
 	s.p.kill()
 }
 
-// kill9 ends the server with SIGKILL, as a crash would, and its children.
-func (s *server) kill9() {
+// kill9 ends the server with SIGKILL, as a crash would, then its
+// children. It returns how many of the server's descendants were still
+// running after the server and its process group were killed: children in
+// process groups of their own, which a crash leaves orphaned.
+func (s *server) kill9() (orphans int) {
+	desc := descendants(s.p.pid)
+	_ = syscall.Kill(s.p.pid, syscall.SIGKILL)
+	select {
+	case <-s.p.done:
+	case <-time.After(10 * time.Second):
+	}
+	_ = syscall.Kill(-s.p.pid, syscall.SIGKILL)
+	time.Sleep(100 * time.Millisecond)
+	for _, d := range desc {
+		if alive(d) {
+			orphans++
+		}
+		_ = syscall.Kill(-d, syscall.SIGKILL)
+		_ = syscall.Kill(d, syscall.SIGKILL)
+	}
 	s.p.kill()
 	s.http.CloseIdleConnections()
+	return orphans
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && len(b) > i+2 && b[i+2] != 'Z'
 }
 
 // procStatus reads a field (in kB) from /proc/PID/status.

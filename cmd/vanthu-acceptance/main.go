@@ -91,7 +91,12 @@ func runAll(opt Options, re *regexp.Regexp, out io.Writer) int {
 		fmt.Fprintf(out, "\n%v: stopping every process this suite started\n", s)
 		cancel()
 		KillAll()
+		go func() { // a second Ctrl-C does not wait for the clean-up
+			<-sigs
+			os.Exit(130)
+		}()
 		if env != nil {
+			fmt.Fprintf(out, "removing %s (Ctrl-C again to leave it)\n", env.Work)
 			os.RemoveAll(env.Work)
 		}
 		os.Exit(130)
