@@ -62,6 +62,7 @@ type options struct {
 	keep        bool
 	out         string
 	profile     bool
+	reuse       string
 }
 
 func main() {
@@ -88,6 +89,7 @@ func main() {
 	fs.StringVar(&o.work, "work", "", "working directory for data dirs, logs and profiles (default: a fresh temporary one, removed at the end unless -keep)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	fs.BoolVar(&o.profile, "profile", false, "run vanthu serve built with net/http/pprof overlaid (go build -overlay; the tree is not changed) and add CPU profiles of the server to the results; use for diagnosis, not for the figures")
+	fs.StringVar(&o.reuse, "reuse", "", "search: measure on the catalog and index kept in this directory (a search-N dir of an earlier -keep run, holding data/) instead of generating them; give one -search-docs size")
 	fs.StringVar(&o.out, "out", "", "also append the results (markdown) to this file")
 	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
 		fs.Usage()

@@ -131,21 +131,34 @@ func (b *bench) search(ctx context.Context) error {
 // searchAt builds (or reuses) a dataset of n documents and measures it;
 // it returns the direct build rate in documents per second.
 func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
-	root := filepath.Join(b.o.work, fmt.Sprintf("search-%d", n))
-	ds, err := b.generate(ctx, root, n)
-	if err != nil {
-		return 0, err
+	var ds *dataset
+	var err error
+	if b.o.reuse != "" {
+		// A data dir kept (-keep) from an earlier run: measure the current
+		// search code on it without rebuilding.
+		ds = &dataset{n: n, data: filepath.Join(b.o.reuse, "data")}
+		out, err := b.cli(ctx, nil, "token", "create", "bench", "--data", ds.data)
+		if err != nil {
+			return 0, err
+		}
+		ds.token = strings.TrimSpace(out)
+		b.rep.printf("\nReusing the catalog and index in %s (built by an earlier run).\n", b.o.reuse)
+	} else {
+		root := filepath.Join(b.o.work, fmt.Sprintf("search-%d", n))
+		if ds, err = b.generate(ctx, root, n); err != nil {
+			return 0, err
+		}
+		if ds.build, err = b.buildIndex(ctx, filepath.Join(ds.data, "index"), n); err != nil {
+			return 0, err
+		}
 	}
 	if b.generated == nil {
 		b.generated = map[int]*dataset{}
 	}
 	indexDir := filepath.Join(ds.data, "index")
-	if ds.build, err = b.buildIndex(ctx, indexDir, n); err != nil {
-		return 0, err
-	}
 	b.generated[n] = ds
 	size, _ := searchbench.DirSize(indexDir)
-	buildRate := float64(n) / ds.build.Seconds()
+	buildRate := float64(n) / max(ds.build.Seconds(), 1e-9)
 
 	reqs := benchQueries()
 	var rows []latRow
