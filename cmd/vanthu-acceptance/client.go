@@ -268,6 +268,21 @@ func (s *server) metrics() (map[string]float64, error) {
 	return m, nil
 }
 
+// queueByKind is vanthu_queue_jobs per kind.
+func (s *server) queueByKind() map[string]int {
+	m, err := s.metrics()
+	out := map[string]int{}
+	if err != nil {
+		return out
+	}
+	for k, v := range m {
+		if kind, ok := strings.CutPrefix(k, `vanthu_queue_jobs{kind="`); ok {
+			out[strings.TrimSuffix(kind, `"}`)] = int(v)
+		}
+	}
+	return out
+}
+
 // queueJobs is the sum of vanthu_queue_jobs over its kinds.
 func (s *server) queueJobs() (int, error) {
 	m, err := s.metrics()

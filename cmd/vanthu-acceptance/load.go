@@ -300,9 +300,24 @@ func loadScenario(r *R) {
 	wg.Wait()
 	loadTook := time.Since(loadStart)
 	laStop, busyStop := machineBusy()
-	drain, drained := s.drainQueue(time.Minute)
+	atStop := s.queueByKind()
+	// What makes uploads searchable (extract, index) apart from the rest.
+	var searchable time.Duration
+	stopT := time.Now()
+	for time.Since(stopT) < 5*time.Minute && r.Ctx.Err() == nil {
+		q := s.queueByKind()
+		if q["extract"]+q["index"] == 0 {
+			searchable = time.Since(stopT)
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	r.Figure("queue_at_stop", "%s; extract+index drained in %v", fmtCounts(atStop), searchable.Round(100*time.Millisecond))
+	drain, drained := s.drainQueue(max(time.Second, time.Minute-searchable))
+	drain += searchable
+	drained = drained && drain <= time.Minute
 	if !drained {
-		if busyStart || busyStop {
+		if r.Opt.Short && (busyStart || busyStop) {
 			// Wait for it anyway (bounded), so the figure says how long.
 			more, ok := s.drainQueue(4 * time.Minute)
 			drain += more
@@ -335,11 +350,12 @@ func loadScenario(r *R) {
 		r.Errorf("e.g. %s", e)
 	}
 	p := func(kind string, q float64) time.Duration { return percentile(lat[kind], q).Round(time.Millisecond) }
-	// The latency bound is about vanthu, not about a machine whose cores
-	// other work already oversubscribes: then it is reported, not asserted.
+	// The latency bound is about vanthu, not about a CI machine whose cores
+	// other work already oversubscribes: in the short (CI) variant it is then
+	// reported, not asserted. The full run always asserts it.
 	laEnd, busyEnd := machineBusy()
 	if sp95 := percentile(lat["search"], .95); sp95 >= 300*time.Millisecond {
-		if busyStart || busyEnd {
+		if r.Opt.Short && (busyStart || busyEnd) {
 			r.Note("search p95 %v is over 300 ms but NOT ASSERTED: the shared machine was oversubscribed before any load (1-minute load average %.1f at the start, %.1f at the end, on %d cores; the bound is asserted below %d)",
 				sp95.Round(time.Millisecond), laStart, laEnd, runtime.NumCPU(), 2*runtime.NumCPU())
 		} else {
