@@ -313,7 +313,9 @@ func (s *Service) Register(ctx context.Context, a Actor, st *Staged, fields map[
 	}
 	wait := s.waitFor(d.ID)
 	s.Wake()
-	if s.ExtractWait > 0 {
+	// A large original (a long scan) never finishes extracting within the
+	// wait; waiting would only make the clerk watch its copy out of storage.
+	if s.ExtractWait > 0 && st.Size <= extractWaitMaxSize {
 		select {
 		case <-wait:
 		case <-time.After(s.ExtractWait):
@@ -326,6 +328,9 @@ func (s *Service) Register(ctx context.Context, a Actor, st *Staged, fields map[
 	}
 	return d, nil
 }
+
+// extractWaitMaxSize is the largest upload whose extraction Register waits for.
+const extractWaitMaxSize = 32 << 20
 
 // promote moves a staged upload to its content address. Same bytes → same
 // object: if the address exists, the staged copy is simply dropped.

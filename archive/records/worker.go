@@ -296,10 +296,26 @@ func (w *Workers) indexLoop(ctx context.Context, wake <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-wake:
+			// Every extraction wakes the writer; indexing each document on
+			// its own made batches of one, each a new segment for Bleve's
+			// merger to rewrite (half the server's CPU during bulk ingest,
+			// BENCHMARKS.md). Unless a full batch is waiting, gather for
+			// half a second first: searchable a little later, far cheaper.
+			if n, err := w.S.Catalog.CountJobs(ctx, sqlite.JobIndex); err == nil && n < int64(w.BatchSize) {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(indexGather):
+				}
+			}
 		case <-tick.C:
 		}
 	}
 }
+
+// indexGather is how long the index writer waits for more documents before
+// writing a partial batch.
+const indexGather = 500 * time.Millisecond
 
 // IndexBatch indexes up to BatchSize queued documents; it returns how many
 // jobs it finished.
