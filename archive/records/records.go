@@ -652,8 +652,9 @@ func (s *Service) writeManifest(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	var uf []string
-	_ = s.Catalog.Update(ctx, func(tx *sqlite.Tx) error { uf, err = tx.UserFields(ctx, id); return err })
+	// A read, not a write transaction: manifests are written one after
+	// another and must not queue behind the catalog's single writer.
+	uf, _ := s.Catalog.UserFieldsOf(ctx, id)
 	tasks, err := s.Catalog.Tasks(ctx, sqlite.TaskFilter{PlanID: id})
 	if err != nil {
 		return err

@@ -208,6 +208,17 @@ func (tx *Tx) UserFields(ctx context.Context, id string) ([]string, error) {
 	return out, nil
 }
 
+// UserFieldsOf reads the fields the clerk set, outside a write transaction.
+func (c *Catalog) UserFieldsOf(ctx context.Context, id string) ([]string, error) {
+	var s string
+	if err := c.read.QueryRowContext(ctx, `SELECT user_fields FROM documents WHERE id = ?`, id).Scan(&s); err != nil {
+		return nil, err
+	}
+	var out []string
+	_ = json.Unmarshal([]byte(s), &out)
+	return out, nil
+}
+
 // UpdateDocument writes every metadata column of d (and the user-fields list).
 func (tx *Tx) UpdateDocument(ctx context.Context, d *archive.Document, userFields []string) error {
 	d.UpdatedAt = time.Now()
