@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"vanthu/archive"
-	"vanthu/archive/fsstore"
 	"vanthu/archive/sqlite"
 	"vanthu/ingest"
 	"vanthu/search"
@@ -29,31 +28,23 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	s := newService(t)
+	s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s.MaxUpload, s.MaxClassification, s.ExtractWait = 64<<20, archive.TuyetMat, time.Minute
 	dir := t.TempDir()
-	st, err := fsstore.New(filepath.Join(dir, "objects"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := sqlite.Open(filepath.Join(dir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ix, err := search.Open(filepath.Join(dir, "index"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Service{Blobs: st, Catalog: cat, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxUpload: 64 << 20,
-		MaxClassification: archive.TuyetMat, ExtractWait: time.Minute}
 	w := &Workers{S: s, Extractor: &ingest.Extractor{OCRMaxPages: -1}, Index: ix, TempDir: dir}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
+	// Registered after newService's: runs first, before the catalog closes.
 	t.Cleanup(func() {
 		cancel()
 		<-done
 		ix.Close()
-		cat.Close()
-		st.Close()
 	})
 	return &env{s: s}
 }
