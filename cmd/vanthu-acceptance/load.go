@@ -317,12 +317,16 @@ func loadScenario(r *R) {
 	drain += searchable
 	drained = drained && drain <= time.Minute
 	if !drained {
-		if r.Opt.Short && (busyStart || busyStop) {
-			// Wait for it anyway (bounded), so the figure says how long.
+		if r.Opt.Short {
+			// Wait for it anyway (bounded), so the figure says how long;
+			// a timed bound is the full command's to assert, not a test's.
 			more, ok := s.drainQueue(4 * time.Minute)
 			drain += more
-			r.Note("the queue drained in %v (drained=%v), over the 1-minute bound, NOT ASSERTED: the shared machine was oversubscribed (1-minute load average %.1f at the start, %.1f when the load stopped, on %d cores)",
-				drain.Round(time.Second), ok, laStart, laStop, runtime.NumCPU())
+			r.Note("the queue drained in %v (drained=%v), over the 1-minute bound, NOT ASSERTED in the short variant (1-minute load average %.1f at the start, %.1f when the load stopped, on %d cores; busy=%v/%v)",
+				drain.Round(time.Second), ok, laStart, laStop, runtime.NumCPU(), busyStart, busyStop)
+			if !ok {
+				r.Errorf("the index queue did not drain within five minutes after the load stopped")
+			}
 		} else {
 			r.Errorf("the index queue did not drain within a minute after the load stopped")
 		}
@@ -350,14 +354,15 @@ func loadScenario(r *R) {
 		r.Errorf("e.g. %s", e)
 	}
 	p := func(kind string, q float64) time.Duration { return percentile(lat[kind], q).Round(time.Millisecond) }
-	// The latency bound is about vanthu, not about a CI machine whose cores
-	// other work already oversubscribes: in the short (CI) variant it is then
-	// reported, not asserted. The full run always asserts it.
+	// The latency bound is about vanthu, not about a CI machine: the short
+	// (CI) variant runs as a Go test, often under the race detector, and the
+	// project takes no timed assertions in tests. There it is reported; the
+	// full command always asserts it.
 	laEnd, busyEnd := machineBusy()
 	if sp95 := percentile(lat["search"], .95); sp95 >= 300*time.Millisecond {
-		if r.Opt.Short && (busyStart || busyEnd) {
-			r.Note("search p95 %v is over 300 ms but NOT ASSERTED: the shared machine was oversubscribed before any load (1-minute load average %.1f at the start, %.1f at the end, on %d cores; the bound is asserted below %d)",
-				sp95.Round(time.Millisecond), laStart, laEnd, runtime.NumCPU(), 2*runtime.NumCPU())
+		if r.Opt.Short {
+			r.Note("search p95 %v is over 300 ms, NOT ASSERTED in the short variant (1-minute load average %.1f at the start, %.1f at the end, on %d cores; busy=%v/%v); the full command asserts it",
+				sp95.Round(time.Millisecond), laStart, laEnd, runtime.NumCPU(), busyStart, busyEnd)
 		} else {
 			r.Errorf("search p95 %v, want under 300 ms", sp95.Round(time.Millisecond))
 		}
