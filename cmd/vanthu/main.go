@@ -139,7 +139,7 @@ func newFlags(name string, cfg *config, serve bool) *flag.FlagSet {
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (catalog, index, and originals when no S3 is set)")
 	if serve {
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
-		fs.StringVar(&cfg.Inbox, "inbox", "", "folder watched for scanned files to import (moved to DIR/done or DIR/failed)")
+		fs.StringVar(&cfg.Inbox, "inbox", os.Getenv("VANTHU_INBOX"), "folder watched for scanned files to import (moved to DIR/done or DIR/failed)")
 	}
 	return fs
 }
