@@ -3,7 +3,9 @@ package archive
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // BlobStore is where originals, manifests and audit checkpoints are kept
@@ -56,3 +58,24 @@ const (
 	UploadsPrefix    = "uploads/" // streamed uploads before promotion; swept when stale
 	CheckpointPrefix = "audit/"
 )
+
+// MaxKeyLen is S3's key limit; both stores hold keys to it so that keys stay
+// portable between them.
+const MaxKeyLen = 1024
+
+// ValidKey is the one key rule of the contract: non-empty UTF-8 of at most
+// MaxKeyLen bytes, slash-separated segments none of which is empty, "." or
+// "..", no leading slash, NUL or backslash. Stores reject other keys with
+// ErrInvalid.
+func ValidKey(key string) error {
+	if key == "" || len(key) > MaxKeyLen || !utf8.ValidString(key) ||
+		strings.HasPrefix(key, "/") || strings.ContainsAny(key, "\x00\\") {
+		return ErrInvalid
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return ErrInvalid
+		}
+	}
+	return nil
+}

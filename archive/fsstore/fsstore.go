@@ -22,7 +22,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"vanthu/archive"
 )
@@ -33,8 +32,6 @@ const (
 	// user reads them; backups run as that user or as root.
 	filePerm = 0o600
 	dirPerm  = 0o700
-	// S3 allows 1024 bytes; holding both stores to it keeps keys portable.
-	maxKeyLen = 1024
 )
 
 // Store keeps objects as files under a root directory.
@@ -433,17 +430,11 @@ func classify(err error) error {
 // "." or ".." segments, no NUL or backslash, valid UTF-8. archive/s3 holds
 // keys to the same rules so an object can move between the two stores.
 func validKey(key string) error {
-	if key == "" || len(key) > maxKeyLen || !utf8.ValidString(key) ||
-		strings.HasPrefix(key, "/") || strings.ContainsAny(key, "\x00\\") {
-		return archive.ErrInvalid
-	}
-	for seg := range strings.SplitSeq(key, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return archive.ErrInvalid
-		}
+	if err := archive.ValidKey(key); err != nil {
+		return err
 	}
 	if key == tmpDir || strings.HasPrefix(key, tmpDir+"/") {
-		return archive.ErrInvalid
+		return archive.ErrInvalid // the store's own temporary files
 	}
 	return nil
 }

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -39,8 +38,6 @@ const (
 	// copyPartSize is the part size of server-side copies of large objects:
 	// small enough that each part copies well within ioIdleTimeout.
 	copyPartSize = 64 << 20
-	// S3's own key limit; archive/fsstore holds keys to it too.
-	maxKeyLen = 1024
 )
 
 // Config says where the bucket is and how to sign requests.
@@ -602,15 +599,4 @@ func (e *exactReader) Read(p []byte) (int, error) {
 
 // validKey holds keys to archive/fsstore's rules, so objects can move
 // between the two stores and both reject the same input.
-func validKey(key string) error {
-	if key == "" || len(key) > maxKeyLen || !utf8.ValidString(key) ||
-		strings.HasPrefix(key, "/") || strings.ContainsAny(key, "\x00\\") {
-		return archive.ErrInvalid
-	}
-	for seg := range strings.SplitSeq(key, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return archive.ErrInvalid
-		}
-	}
-	return nil
-}
+func validKey(key string) error { return archive.ValidKey(key) }
