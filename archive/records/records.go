@@ -424,6 +424,19 @@ func (s *Service) visible(ctx context.Context, a Actor, id, action string) (*arc
 	return d, nil
 }
 
+// commitChange is the tail of every change to a document: its row, the
+// audit event that records the change, and the work it makes necessary, in
+// the caller's transaction.
+func commitChange(ctx context.Context, tx *sqlite.Tx, d *archive.Document, userFields []string, e *archive.Event, jobs ...string) error {
+	if err := tx.UpdateDocument(ctx, d, userFields); err != nil {
+		return err
+	}
+	if err := tx.AppendEvent(ctx, e); err != nil {
+		return err
+	}
+	return tx.EnqueueAll(ctx, d.ID, jobs...)
+}
+
 // visibleTx loads a document inside a write transaction, answering an
 // invisible one exactly like a missing one.
 func visibleTx(ctx context.Context, tx *sqlite.Tx, a Actor, id string) (*archive.Document, error) {
@@ -541,19 +554,10 @@ func (s *Service) Edit(ctx context.Context, a Actor, id string, fields map[strin
 			d.Extracted = slices.DeleteFunc(d.Extracted, func(x string) bool { return x == f })
 		}
 		b, af := diffFields(&before, d)
-		if err := tx.UpdateDocument(ctx, d, uf); err != nil {
-			return err
-		}
 		e := a.event(archive.ActionEdit, id)
 		e.Details = map[string]any{"before": b, "after": af}
-		if err := tx.AppendEvent(ctx, e); err != nil {
-			return err
-		}
-		if err := tx.EnqueueAll(ctx, id, sqlite.JobIndex, sqlite.JobManifest); err != nil {
-			return err
-		}
 		out = d
-		return nil
+		return commitChange(ctx, tx, d, uf, e, sqlite.JobIndex, sqlite.JobManifest)
 	})
 	if err != nil {
 		return nil, err

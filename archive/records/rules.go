@@ -167,22 +167,13 @@ func (s *Service) ApproveDisposal(ctx context.Context, a Actor, id string) (*arc
 		if err != nil {
 			return err
 		}
-		if err := tx.UpdateDocument(ctx, d, uf); err != nil {
-			return err
-		}
 		if err := tx.DeleteText(ctx, id); err != nil {
 			return err
 		}
 		e.Details = map[string]any{"step": "approve", "requested_by": req.RequestedBy, "requested_at": req.RequestedAt,
 			"reason": req.Reason, "retention": d.Retention, "retention_basis": d.RetentionBasis, "removed_objects": keys}
-		if err := tx.AppendEvent(ctx, e); err != nil {
-			return err
-		}
-		if err := tx.EnqueueAll(ctx, id, sqlite.JobIndex, sqlite.JobManifest); err != nil {
-			return err
-		}
 		out = d
-		return nil
+		return commitChange(ctx, tx, d, uf, e, sqlite.JobIndex, sqlite.JobManifest)
 	})
 	if err != nil {
 		return nil, s.recordRefusal(ctx, err)
@@ -257,19 +248,10 @@ func (s *Service) AddVersion(ctx context.Context, a Actor, id string, st *Staged
 		if err != nil {
 			return err
 		}
-		if err := tx.UpdateDocument(ctx, d, uf); err != nil {
-			return err
-		}
 		e := a.event(archive.ActionVersion, id)
 		e.Details = map[string]any{"version": n, "sha256": st.SHA256, "previous_sha256": before, "size": st.Size, "filename": st.Filename}
-		if err := tx.AppendEvent(ctx, e); err != nil {
-			return err
-		}
-		if err := tx.EnqueueAll(ctx, id, sqlite.JobExtract, sqlite.JobManifest); err != nil {
-			return err
-		}
 		out = d
-		return nil
+		return commitChange(ctx, tx, d, uf, e, sqlite.JobExtract, sqlite.JobManifest)
 	})
 	if err != nil {
 		return nil, err
