@@ -108,10 +108,7 @@ func (v *visibility) probe(field, term string) bool {
 	case df > v.hidden:
 		return true
 	}
-	bq := query.NewBooleanQuery(nil, nil, nil)
-	bq.AddMust(termQ(term, field, 1))
-	bq.AddFilter(v.acl)
-	n, err := v.ix.countCtx(v.ctx, bleve.NewSearchRequest(bq))
+	n, err := v.ix.countCtx(v.ctx, bleve.NewSearchRequest(&filteredQuery{q: termQ(term, field, 1), filter: v.acl}))
 	return err != nil || n > 0
 }
 

@@ -17,11 +17,12 @@ import (
 type weights struct {
 	// The body is the whole extracted text, trích yếu included, so a
 	// subject word already counts once there; subject adds to that. An
-	// extra 0.4 (trích yếu words weigh 1.4× other words) measured best:
-	// at 1.0 recall@1 fell from 0.908 to 0.871, at 2.0 to 0.842, because
-	// a short field's BM25 lets one generic title word outweigh the body.
+	// extra 0.3 (trích yếu words weigh 1.3× other words) measured best:
+	// 0.2–0.3 give recall@1 0.908, 0.4 0.898, 0.6 0.887, 1.0 0.871, 2.0
+	// 0.842, because a short field's BM25 lets one generic title word
+	// outweigh the body.
 	subject, body float64
-	folded        float64 // folded fields when the user typed diacritics
+	folded        float64 // folded twin of a required (+) word typed with diacritics
 	shingle       float64 // two-syllable shingles, relative to a syllable
 	number        float64 // exact số ký hiệu: must beat any text match
 	cites         float64 // documents citing that number come next
@@ -30,9 +31,9 @@ type weights struct {
 }
 
 var defaultWeights = weights{
-	subject:    0.4,
+	subject:    0.3,
 	body:       1.0,
-	folded:     0.3, // 0.1 or 0.2 changed nothing measurable; 0.3 as VIETNAMESE.md found
+	folded:     0.3,
 	shingle:    1.5, // 0.5: -0.06 MRR, 1.0: -0.005, 2.0: same
 	number:     100,
 	cites:      5,
@@ -69,21 +70,60 @@ func (w weights) fields() []textFields {
 	}
 }
 
-// wordQueries are the term queries of one syllable over subject and body.
-// Typed with diacritics, the accented field decides and the folded one
-// (~0.3) only rescues a document written without them; typed without, the
-// folded field is the only one that can match.
+// wordQueries are the term queries of one syllable over subject and body:
+// the accented fields when it was typed with diacritics, the folded ones
+// when typed without.
+//
+// An accented word used to search the folded fields too (at 0.3), so that
+// a document written without diacritics was still found. On a large
+// archive those clauses were the most expensive part of a search (a folded
+// syllable's posting list is the union of all its tones) and they bought
+// no ranking: without them ALQAC measured the same recall@1 and MRR (0.908
+// and 0.931). The rescue they were for is plainQueries, restricted to the
+// documents that need it.
 func (w weights) wordQueries(t string, accented bool) []query.Query {
 	var qs []query.Query
 	for _, f := range w.fields() {
 		if accented {
 			qs = append(qs, termQ(t, f.acc, f.boost))
-			qs = append(qs, termQ(fold(t), f.fold, f.boost*w.folded))
 		} else {
 			qs = append(qs, termQ(fold(t), f.fold, f.boost))
 		}
 	}
 	return qs
+}
+
+// plainQueries find an accented word in documents written without
+// diacritics (the fPlain flag, see isPlain): the folded fields at full
+// weight, since there the folded form is the only one.
+func (w weights) plainQueries(t string) []query.Query {
+	var qs []query.Query
+	for _, f := range w.fields() {
+		qs = append(qs, termQ(fold(t), f.fold, f.boost))
+	}
+	return qs
+}
+
+// plainShingles are plainQueries' two-syllable pairs.
+func (w weights) plainShingles(a, b string) []query.Query {
+	var qs []query.Query
+	for _, f := range w.fields() {
+		qs = append(qs, termQ(fold(a)+" "+fold(b), f.fsh, f.boost*w.shingle))
+	}
+	return qs
+}
+
+// requiredWord is a +word: typed with diacritics it still accepts the
+// folded form (at a lower weight), because a required word must not lose
+// the documents written without them.
+func (w weights) requiredWord(t string, accented bool) query.Query {
+	qs := w.wordQueries(t, accented)
+	if accented {
+		for _, f := range w.fields() {
+			qs = append(qs, termQ(fold(t), f.fold, f.boost*w.folded))
+		}
+	}
+	return disj(qs...)
 }
 
 // shingleQueries score two adjacent syllables typed together: Vietnamese
@@ -95,7 +135,6 @@ func (w weights) shingleQueries(a, b string, accented bool) []query.Query {
 		boost := f.boost * w.shingle
 		if accented {
 			qs = append(qs, termQ(a+" "+b, f.sh, boost))
-			qs = append(qs, termQ(fold(a)+" "+fold(b), f.fsh, boost*w.folded))
 		} else {
 			qs = append(qs, termQ(fold(a)+" "+fold(b), f.fsh, boost))
 		}
@@ -147,13 +186,18 @@ type numberHits func(key string) bool
 // build turns a parsed query into a Bleve query without the filters.
 // Free words are all optional (a disjunction), so a long question still
 // finds the documents that share most of its words and word pairs; only
-// phrases and +words are required.
-func (w weights) build(p *parsedQuery, exactExists numberHits) (must, should, not []query.Query) {
+// phrases and +words are required. plain are the optional clauses that
+// find accented words in documents written without diacritics; the caller
+// restricts them to those documents.
+func (w weights) build(p *parsedQuery, exactExists numberHits) (must, should, not, plain []query.Query) {
 	var run []string // consecutive optional words, for shingles
 	flush := func() {
 		for i := 0; i+1 < len(run); i++ {
 			acc := p.accented || vietnamese.HasDiacritics(run[i]) || vietnamese.HasDiacritics(run[i+1])
 			should = append(should, w.shingleQueries(run[i], run[i+1], acc)...)
+			if acc {
+				plain = append(plain, w.plainShingles(run[i], run[i+1])...)
+			}
 		}
 		run = run[:0]
 	}
@@ -163,7 +207,11 @@ func (w weights) build(p *parsedQuery, exactExists numberHits) (must, should, no
 		case kindWord:
 			if !c.must && !c.not {
 				for _, t := range c.terms {
-					should = append(should, w.wordQueries(t, p.accented || vietnamese.HasDiacritics(t))...)
+					acc := p.accented || vietnamese.HasDiacritics(t)
+					should = append(should, w.wordQueries(t, acc)...)
+					if acc {
+						plain = append(plain, w.plainQueries(t)...)
+					}
 				}
 				run = append(run, c.terms...)
 				continue
@@ -176,7 +224,7 @@ func (w weights) build(p *parsedQuery, exactExists numberHits) (must, should, no
 				continue
 			}
 			for _, t := range c.terms {
-				must = append(must, disj(w.wordQueries(t, acc)...))
+				must = append(must, w.requiredWord(t, acc))
 			}
 		case kindPhrase:
 			flush()
@@ -229,7 +277,7 @@ func (w weights) build(p *parsedQuery, exactExists numberHits) (must, should, no
 	for _, k := range p.numberFolds {
 		should = append(should, termQ(k, fNumberFold, w.number))
 	}
-	return must, should, not
+	return must, should, not, plain
 }
 
 // exactWord is an exclusion: the word as typed, accented or folded.

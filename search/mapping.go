@@ -19,7 +19,7 @@ import (
 // mappingVersion is stored inside the index. Open refuses an index built by
 // another version of this file (ErrCorrupt), so a changed analysis never
 // silently mixes with terms produced by the old one: the caller rebuilds.
-const mappingVersion = "vanthu-search-4"
+const mappingVersion = "vanthu-search-5"
 
 // Analyzer and token filter names as they appear in the stored mapping.
 const (
@@ -61,6 +61,8 @@ const (
 	fTags       = "tags"
 	fStatus     = "status"
 	fDirection  = "direction"
+	fPlain      = "plain"  // "1" for a text written without diacritics (isPlain)
+	fFacets     = "facets" // doc values only: every facet value, see facetTerm
 )
 
 func init() {
@@ -166,11 +168,11 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	}{
 		{fNumber, true, false},
 		{fNumberFold, false, false},
-		{fType, true, true},
-		{fIssuer, true, true},
-		{fLevel, false, true},
+		{fType, true, false},
+		{fIssuer, true, false},
+		{fLevel, false, false},
 		{fClass, false, false},
-		{fYear, false, true},
+		{fYear, false, false},
 		{fTasks, false, false},
 		{fCites, false, false},
 		{fIssuedKey, true, true},
@@ -178,9 +180,15 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		{fTags, false, false},
 		{fStatus, false, false},
 		{fDirection, false, false},
+		{fPlain, false, false},
 	} {
 		dm.AddFieldMappingsAt(k.name, keywordField(k.name, k.store, k.facet))
 	}
+	// All facet values of a document in one doc-values field: counting
+	// facets reads one column per hit instead of four, which was a third of
+	// the time of a broad search. (Bleve keeps doc values only for indexed
+	// fields; the filters use the keyword fields above.)
+	dm.AddFieldMappingsAt(fFacets, keywordField(fFacets, false, true))
 	for _, d := range []string{fIssuedAt, fRegistered} {
 		fm := mapping.NewDateTimeFieldMapping()
 		fm.Name = d

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -84,13 +86,10 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	filter := r.filter()
 	exact := func(key string) bool {
-		bq := query.NewBooleanQuery(nil, nil, nil)
-		bq.AddMust(termQ(key, fNumber, 1))
-		bq.AddFilter(filter)
-		n, err := ix.countCtx(ctx, bleve.NewSearchRequest(bq))
+		n, err := ix.countCtx(ctx, bleve.NewSearchRequest(&filteredQuery{q: termQ(key, fNumber, 1), filter: filter}))
 		return err == nil && n > 0
 	}
-	must, should, not := defaultWeights.build(p, exact)
+	must, should, not, plain := defaultWeights.build(p, exact)
 	sortBy := r.Sort
 	if sortBy == "" {
 		sortBy = SortRelevance
@@ -116,6 +115,9 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		if n, err := ix.bi.DocCount(); err == nil {
 			should = vis.dropCommon(should, n)
 		}
+		if plain = vis.prune(plain); len(plain) > 0 {
+			should = append(should, &filteredQuery{q: disj(plain...), filter: termQ("1", fPlain, 1)})
+		}
 		vis.close()
 		if len(should) == 0 && len(must) == 0 {
 			// Every word is absent from what the caller may see. Without
@@ -123,22 +125,24 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			return r.empty(), nil
 		}
 	}
-	bq := query.NewBooleanQuery(nil, nil, nil)
-	bq.AddMust(must...)
-	bq.AddShould(should...)
-	bq.AddMustNot(not...)
-	bq.AddFilter(filter)
+	var text query.Query = query.NewMatchAllQuery()
+	if len(must)+len(should)+len(not) > 0 {
+		bq := query.NewBooleanQuery(nil, nil, nil)
+		bq.AddMust(must...)
+		bq.AddShould(should...)
+		bq.AddMustNot(not...)
+		text = bq
+	}
+	q := &filteredQuery{q: text, filter: filter}
 
-	req := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(bq, quantize, nil, nil), r.Size+1, 0, false)
+	req := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(q, quantize, nil, nil), r.Size+1, 0, false)
 	req.SortByCustom(sortOrder(sortBy))
 	if after != nil {
 		req.SearchAfter = after
 	}
 	req.Fields = []string{fNumber, fType, fIssuer, fIssuedKey, fSubject, fSubjectShown}
 	if r.Facets {
-		for _, f := range facetFields {
-			req.AddFacet(f, bleve.NewFacetRequest(f, facetSize))
-		}
+		req.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, maxFacetTerms))
 	}
 	res, err := ix.run(ctx, req)
 	if err != nil {
@@ -159,18 +163,43 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		}
 	}
 	if r.Facets {
-		out.Facets = make(map[string][]FacetTerm, len(facetFields))
-		for _, f := range facetFields {
-			terms := []FacetTerm{}
-			if fr := res.Facets[f]; fr != nil && fr.Terms != nil {
-				for _, t := range fr.Terms.Terms() {
-					terms = append(terms, FacetTerm{Term: t.Term, Count: t.Count})
-				}
-			}
-			out.Facets[f] = terms
-		}
+		out.Facets = splitFacets(res.Facets[fFacets])
 	}
 	return out, nil
+}
+
+// maxFacetTerms bounds the distinct values of all facets together that
+// one search counts; far above what an archive has (a few hundred issuers).
+const maxFacetTerms = 100000
+
+// splitFacets turns the combined facet column's counts into the four
+// facets of the API, each ordered by count (then value) and cut to
+// facetSize values.
+func splitFacets(fr *bsearch.FacetResult) map[string][]FacetTerm {
+	out := make(map[string][]FacetTerm, len(facetFields))
+	byCode := make(map[string]string, len(facetCode))
+	for f, c := range facetCode {
+		byCode[c] = f
+		out[f] = []FacetTerm{}
+	}
+	if fr != nil && fr.Terms != nil {
+		for _, t := range fr.Terms.Terms() {
+			code, value, ok := strings.Cut(t.Term, ":")
+			if f, known := byCode[code]; ok && known {
+				out[f] = append(out[f], FacetTerm{Term: value, Count: t.Count})
+			}
+		}
+	}
+	for f, ts := range out {
+		slices.SortFunc(ts, func(a, b FacetTerm) int {
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return strings.Compare(a.Term, b.Term)
+		})
+		out[f] = ts[:min(len(ts), facetSize)]
+	}
+	return out
 }
 
 // empty is the result of a search that matches nothing, facets included.

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 
@@ -159,10 +160,14 @@ func (ix *Index) Delete(ids []string) error {
 // offsets of term vectors point into.
 func fields(d *Doc) map[string]interface{} {
 	subject := vietnamese.Normalize(d.Subject)
+	body := vietnamese.Normalize(d.Body)
 	m := map[string]interface{}{
 		fSubject: subject,
-		fBody:    vietnamese.Normalize(d.Body),
+		fBody:    body,
 		fClass:   classKey(d.Classification),
+	}
+	if isPlain(subject, body) {
+		m[fPlain] = "1"
 	}
 	if subject != d.Subject {
 		m[fSubjectShown] = d.Subject
@@ -188,6 +193,18 @@ func fields(d *Doc) map[string]interface{} {
 	if !d.RegisteredAt.IsZero() {
 		m[fRegistered] = d.RegisteredAt.UTC()
 	}
+	var facets []string
+	for _, kv := range [][2]string{{fType, d.Type}, {fIssuer, d.Issuer}, {fLevel, d.Level}} {
+		if kv[1] != "" {
+			facets = append(facets, facetTerm(kv[0], kv[1]))
+		}
+	}
+	if y, ok := m[fYear].(string); ok {
+		facets = append(facets, facetTerm(fYear, y))
+	}
+	if len(facets) > 0 {
+		m[fFacets] = facets
+	}
 	if len(d.Tags) > 0 {
 		m[fTags] = d.Tags
 	}
@@ -204,6 +221,49 @@ func fields(d *Doc) map[string]interface{} {
 		m[fCites] = cites
 	}
 	return m
+}
+
+// facetTerm is a facet value in the combined fFacets column: the facet's
+// one-letter code, a colon, the value.
+func facetTerm(field, value string) string { return facetCode[field] + ":" + value }
+
+var facetCode = map[string]string{fType: "t", fIssuer: "i", fYear: "y", fLevel: "l"}
+
+// isPlain reports whether a text is written without Vietnamese diacritics
+// (old telegrams, e-mails typed without a Vietnamese keyboard, some OCR):
+// fewer than one word in ten carries a mark, where ordinary Vietnamese
+// has most of them. Only such documents are searched through the folded
+// fields when a query is typed with diacritics (see plainQueries).
+func isPlain(texts ...string) bool {
+	words, marked := 0, 0
+	for _, t := range texts {
+		inWord, hasMark := false, false
+		for _, r := range t {
+			if unicode.IsLetter(r) || unicode.Is(unicode.Mn, r) {
+				if !inWord {
+					inWord, hasMark = true, false
+				}
+				if r >= utf8.RuneSelf && !hasMark && vietnamese.HasDiacritics(string(r)) {
+					hasMark = true
+				}
+				continue
+			}
+			if inWord {
+				words++
+				if hasMark {
+					marked++
+				}
+				inWord = false
+			}
+		}
+		if inWord {
+			words++
+			if hasMark {
+				marked++
+			}
+		}
+	}
+	return words > 0 && marked*10 < words
 }
 
 // classKey is the indexed classification; "" is none, and an unknown level

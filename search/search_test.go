@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
 	"golang.org/x/text/unicode/norm"
 
 	"vanthu/archive"
@@ -629,5 +632,129 @@ func TestOpenCorruptIndex(t *testing.T) {
 			t.Fatalf("Open(%s) = %v", dir, err)
 		}
 		ix.Close()
+	}
+}
+
+func TestPlainDocumentsFoundByAccentedQuery(t *testing.T) {
+	docs := append(fixture(),
+		Doc{ID: "plain", Type: "CV", Issuer: "So Ngoai vu", Subject: "Ve ke hoach doi ngoai nam 2019",
+			Body: "So Ngoai vu de nghi cac don vi xay dung ke hoach doi ngoai va gui ve truoc ngay 15."},
+		Doc{ID: "tones", Type: "CV", Issuer: "Sở Ngoại vụ", Subject: "Kể chuyện đời người",
+			Body: "Kẻ hoặc định đổi ngôi nhà cũ."})
+	ix := newIndex(t, docs)
+	res, err := ix.Search(ctx, Request{Q: "kế hoạch đối ngoại", Size: 100, Highlight: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ids(res)
+	if !slices.Contains(got, "plain") {
+		t.Errorf("accented query = %v, want the document written without diacritics", got)
+	}
+	if slices.Contains(got, "tones") {
+		t.Errorf("accented query = %v: a document with other tones (kể, kẻ, đổi) must not match", got)
+	}
+	for _, h := range res.Hits {
+		if h.ID == "plain" && !strings.Contains(strings.Join(h.Highlights["subject"], ""), "<mark>ke</mark> <mark>hoach</mark>") {
+			t.Errorf("plain highlights = %v", h.Highlights)
+		}
+	}
+	// Typed without diacritics, every spelling matches, as before.
+	res, err = ix.Search(ctx, Request{Q: "ke hoach doi ngoai", Size: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(res); !slices.Contains(got, "plain") || !slices.Contains(got, "tones") || !slices.Contains(got, "kh1623") {
+		t.Errorf("unaccented query = %v", got)
+	}
+}
+
+func TestIsPlain(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want bool
+	}{
+		{"Ke hoach cong tac doi ngoai nam 2018 cua tinh Quang Nam", true},
+		{"Annual report on foreign affairs of the province", true},
+		{"Kế hoạch công tác đối ngoại năm 2018 của tỉnh Quảng Nam", false},
+		{norm.NFD.String("Kế hoạch công tác đối ngoại"), false},
+		{"Ke hoach cong tac doi ngoai nam 2018 cua tinh Quảng Nam và", false}, // 2 of 12 words marked
+		{"", false},
+		{"12/2020 - 15", false},
+	} {
+		if got := isPlain(tt.text); got != tt.want {
+			t.Errorf("isPlain(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+// TestLeapfrogFilterMatchesBleveFilter checks the filtered search against
+// Bleve's own BooleanQuery filter on the same index: same documents, same
+// scores, same order, for selective and broad filters.
+func TestLeapfrogFilterMatchesBleveFilter(t *testing.T) {
+	words := strings.Fields("kế hoạch đối ngoại báo cáo kết quả kiểm tra hóa chất người lao động nghỉ phép quyết định xử phạt vi phạm hành chính giấy chứng nhận")
+	types := []string{"KH", "BC", "QĐ", "CV"}
+	var docs []Doc
+	for i := range 600 {
+		var b strings.Builder
+		for j := range 5 + i%17 {
+			b.WriteString(words[(i*7+j*j*3+j)%len(words)])
+			b.WriteByte(' ')
+		}
+		c := archive.Unclassified
+		if i%9 == 0 {
+			c = archive.Mat
+		}
+		docs = append(docs, Doc{ID: fmt.Sprintf("d%03d", i), Type: types[i%len(types)], Issuer: fmt.Sprintf("Sở %d", i%5),
+			Classification: c, IssuedAt: day("2015-01-01").AddDate(0, i%97, i%13),
+			Subject: words[i%len(words)] + " " + words[(i/3)%len(words)], Body: b.String()})
+	}
+	ix := newIndex(t, docs)
+	filters := []Request{{}, {Year: 2017}, {Type: "KH"}, {Type: "BC", Year: 2019}, {Issuer: "Sở 3"}, {Clearance: archive.Mat},
+		{From: day("2016-03-01"), To: day("2016-09-30")}}
+	for _, q := range []string{"kế hoạch đối ngoại", "báo cáo kết quả kiểm tra", "xu phat", `"hóa chất" -người`, "quyết*", ""} {
+		for _, f := range filters {
+			r := f
+			r.Q, r.Size = q, 100
+			if r.Clearance == "" {
+				r.Clearance = archive.Unclassified
+			}
+			got, err := ix.Search(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := parse(r.Q, ix.analyze)
+			if err != nil {
+				t.Fatal(err)
+			}
+			must, should, not, _ := defaultWeights.build(p, func(string) bool { return true })
+			ref := query.NewBooleanQuery(nil, nil, nil) // the query as it was before leapfrog
+			ref.AddMust(must...)
+			ref.AddShould(should...)
+			ref.AddMustNot(not...)
+			ref.AddFilter(r.filter())
+			req := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(ref, quantize, nil, nil), 101, 0, false)
+			req.SortByCustom(sortOrder(map[bool]string{true: SortIssuedDsc, false: SortRelevance}[q == ""]))
+			want, err := ix.run(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Total != want.Total {
+				t.Errorf("%q %+v: total %d, Bleve filter %d", q, f, got.Total, want.Total)
+				continue
+			}
+			// Bleve's BooleanSearcher normalises scores by a query norm
+			// that a lone disjunction computes differently: scores may
+			// differ by one factor for the whole query, never in order.
+			ratio := 0.0
+			if len(got.Hits) > 0 && want.Hits[0].Score != 0 {
+				ratio = got.Hits[0].Score / want.Hits[0].Score
+			}
+			for i, h := range got.Hits {
+				if h.ID != want.Hits[i].ID || math.Abs(h.Score-ratio*want.Hits[i].Score) > 1e-5*h.Score {
+					t.Errorf("%q %+v: hit %d = %s %v, Bleve filter %s %v", q, f, i, h.ID, h.Score, want.Hits[i].ID, want.Hits[i].Score)
+					break
+				}
+			}
+		}
 	}
 }

@@ -32,9 +32,7 @@ func (ix *Index) Similar(ctx context.Context, id string, clearance archive.Class
 	acl := aclFilter(clearance)
 
 	// Load the source through the ACL, never around it.
-	src := query.NewBooleanQuery(nil, nil, nil)
-	src.AddMust(query.NewDocIDQuery([]string{id}))
-	src.AddFilter(acl)
+	src := &filteredQuery{q: query.NewDocIDQuery([]string{id}), filter: acl}
 	sreq := bleve.NewSearchRequestOptions(src, 1, 0, false)
 	sreq.Fields = []string{fSubject, fBody, fType, fIssuer, fIssuedKey}
 	sres, err := ix.run(ctx, sreq)
@@ -83,9 +81,9 @@ func (ix *Index) Similar(ctx context.Context, id string, clearance archive.Class
 		dq.SetField(fIssuedAt)
 		filters = append(filters, dq)
 	}
-	bq.AddFilter(query.NewConjunctionQuery(filters))
+	q := &filteredQuery{q: bq, filter: query.NewConjunctionQuery(filters)}
 
-	req := bleve.NewSearchRequestOptions(bq, size, 0, false)
+	req := bleve.NewSearchRequestOptions(q, size, 0, false)
 	req.Fields = []string{fNumber, fType, fIssuer, fIssuedKey, fSubject, fSubjectShown}
 	res, err := ix.run(ctx, req)
 	if err != nil {

@@ -39,7 +39,7 @@ var textFieldNames = []string{fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh
 // match-all or doc-id searcher asks for).
 var allFieldNames = append(append([]string(nil), textFieldNames...),
 	fNumber, fNumberFold, fType, fIssuer, fLevel, fClass, fYear, fTasks, fCites,
-	fIssuedAt, fIssuedKey, fRegistered, fSigner, fTags, fStatus, fDirection, "_id", "_all", "*")
+	fIssuedAt, fIssuedKey, fRegistered, fSigner, fTags, fStatus, fDirection, fPlain, fFacets, "_id", "_all", "*")
 
 func (ix *Index) loadStats() error {
 	ix.stats = &fieldStats{Tokens: map[string]uint64{}}
