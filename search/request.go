@@ -135,6 +135,19 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	q := &filteredQuery{q: text, filter: filter}
 
+	if sortBy == SortRelevance && after == nil && topKApplies(must, should, not) {
+		out, err := ix.searchTopK(ctx, r, should, filter, key)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if r.Highlight && len(out.Hits) > 0 {
+			if err := ix.highlightHits(ctx, out.Hits, must, should); err != nil {
+				return nil, fmt.Errorf("search: %w", err)
+			}
+		}
+		return out, nil
+	}
+
 	req := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(q, quantize, nil, nil), r.Size+1, 0, false)
 	req.SortByCustom(sortOrder(sortBy))
 	if after != nil {
@@ -200,6 +213,73 @@ func splitFacets(fr *bsearch.FacetResult) map[string][]FacetTerm {
 		out[f] = ts[:min(len(ts), facetSize)]
 	}
 	return out
+}
+
+// searchTopK is the first page of a relevance search of optional clauses:
+// the page from topK, the total and facets from a pass that counts every
+// match without scoring it.
+func (ix *Index) searchTopK(ctx context.Context, r Request, should []query.Query, filter query.Query, key uint64) (*Result, error) {
+	// Term clauses in one disjunction, so the counting pass ORs their
+	// posting bitmaps instead of merging iterators.
+	var terms, other []query.Query
+	for _, q := range should {
+		if _, ok := q.(*query.TermQuery); ok {
+			terms = append(terms, q)
+		} else {
+			other = append(other, q)
+		}
+	}
+	if len(terms) > 0 {
+		other = append(other, disj(terms...))
+	}
+	count := bleve.NewSearchRequestOptions(&filteredQuery{q: disj(other...), filter: filter}, 0, 0, false)
+	count.Score = bleve.ScoreNone
+	if r.Facets {
+		count.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, maxFacetTerms))
+	}
+	res, err := ix.run(ctx, count)
+	if err != nil {
+		return nil, err
+	}
+	out := &Result{Total: res.Total, Hits: []Hit{}}
+	if r.Facets {
+		out.Facets = splitFacets(res.Facets[fFacets])
+	}
+	if res.Total == 0 {
+		return out, nil
+	}
+	page, err := ix.topK(ctx, should, filter, r.Size+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(page) > r.Size {
+		last := page[r.Size-1]
+		out.Next = encodeCursor(key, []string{strconv.FormatFloat(last.score, 'g', -1, 64), last.id})
+		page = page[:r.Size]
+	}
+	ids := make([]string, len(page))
+	for i, d := range page {
+		ids[i] = d.id
+	}
+	req := bleve.NewSearchRequestOptions(query.NewDocIDQuery(ids), len(ids), 0, false)
+	req.Fields = []string{fNumber, fType, fIssuer, fIssuedKey, fSubject, fSubjectShown}
+	fres, err := ix.run(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*bsearch.DocumentMatch, len(fres.Hits))
+	for _, dm := range fres.Hits {
+		byID[dm.ID] = dm
+	}
+	for _, d := range page {
+		dm := byID[d.id]
+		if dm == nil {
+			continue // deleted since the page was ranked
+		}
+		dm.Score = d.score
+		out.Hits = append(out.Hits, hitOf(dm))
+	}
+	return out, nil
 }
 
 // empty is the result of a search that matches nothing, facets included.

@@ -687,9 +687,11 @@ func TestIsPlain(t *testing.T) {
 	}
 }
 
-// TestLeapfrogFilterMatchesBleveFilter checks the filtered search against
-// Bleve's own BooleanQuery filter on the same index: same documents, same
-// scores, same order, for selective and broad filters.
+// TestLeapfrogFilterMatchesBleveFilter checks Search (leapfrogged filters,
+// and topK's pruned ranking for free words) against Bleve's own
+// BooleanQuery filter scoring every match: same total, same documents in
+// the same order with the same relative scores, for selective and broad
+// filters and pages small enough for pruning to skip most documents.
 func TestLeapfrogFilterMatchesBleveFilter(t *testing.T) {
 	words := strings.Fields("kế hoạch đối ngoại báo cáo kết quả kiểm tra hóa chất người lao động nghỉ phép quyết định xử phạt vi phạm hành chính giấy chứng nhận")
 	types := []string{"KH", "BC", "QĐ", "CV"}
@@ -711,48 +713,53 @@ func TestLeapfrogFilterMatchesBleveFilter(t *testing.T) {
 	ix := newIndex(t, docs)
 	filters := []Request{{}, {Year: 2017}, {Type: "KH"}, {Type: "BC", Year: 2019}, {Issuer: "Sở 3"}, {Clearance: archive.Mat},
 		{From: day("2016-03-01"), To: day("2016-09-30")}}
-	for _, q := range []string{"kế hoạch đối ngoại", "báo cáo kết quả kiểm tra", "xu phat", `"hóa chất" -người`, "quyết*", ""} {
+	for _, q := range []string{"kế hoạch đối ngoại", "báo cáo kết quả kiểm tra", "xu phat", `"hóa chất" -người`, "quyết*", "", "người lao động được nghỉ phép bao nhiêu ngày"} {
 		for _, f := range filters {
-			r := f
-			r.Q, r.Size = q, 100
-			if r.Clearance == "" {
-				r.Clearance = archive.Unclassified
-			}
-			got, err := ix.Search(ctx, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := parse(r.Q, ix.analyze)
-			if err != nil {
-				t.Fatal(err)
-			}
-			must, should, not, _ := defaultWeights.build(p, func(string) bool { return true })
-			ref := query.NewBooleanQuery(nil, nil, nil) // the query as it was before leapfrog
-			ref.AddMust(must...)
-			ref.AddShould(should...)
-			ref.AddMustNot(not...)
-			ref.AddFilter(r.filter())
-			req := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(ref, quantize, nil, nil), 101, 0, false)
-			req.SortByCustom(sortOrder(map[bool]string{true: SortIssuedDsc, false: SortRelevance}[q == ""]))
-			want, err := ix.run(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Total != want.Total {
-				t.Errorf("%q %+v: total %d, Bleve filter %d", q, f, got.Total, want.Total)
-				continue
-			}
-			// Bleve's BooleanSearcher normalises scores by a query norm
-			// that a lone disjunction computes differently: scores may
-			// differ by one factor for the whole query, never in order.
-			ratio := 0.0
-			if len(got.Hits) > 0 && want.Hits[0].Score != 0 {
-				ratio = got.Hits[0].Score / want.Hits[0].Score
-			}
-			for i, h := range got.Hits {
-				if h.ID != want.Hits[i].ID || math.Abs(h.Score-ratio*want.Hits[i].Score) > 1e-5*h.Score {
-					t.Errorf("%q %+v: hit %d = %s %v, Bleve filter %s %v", q, f, i, h.ID, h.Score, want.Hits[i].ID, want.Hits[i].Score)
-					break
+			for _, size := range []int{3, 20, 100} {
+				r := f
+				r.Q, r.Size = q, size
+				if r.Clearance == "" {
+					r.Clearance = archive.Unclassified
+				}
+				got, err := ix.Search(ctx, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := parse(r.Q, ix.analyze)
+				if err != nil {
+					t.Fatal(err)
+				}
+				must, should, not, _ := defaultWeights.build(p, func(string) bool { return true })
+				ref := query.NewBooleanQuery(nil, nil, nil) // the query as it was before leapfrog
+				ref.AddMust(must...)
+				ref.AddShould(should...)
+				ref.AddMustNot(not...)
+				ref.AddFilter(r.filter())
+				req := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(ref, quantize, nil, nil), 101, 0, false)
+				req.SortByCustom(sortOrder(map[bool]string{true: SortIssuedDsc, false: SortRelevance}[q == ""]))
+				want, err := ix.run(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Total != want.Total {
+					t.Errorf("%q %+v: total %d, Bleve filter %d", q, f, got.Total, want.Total)
+					continue
+				}
+				// Bleve's BooleanSearcher normalises scores by a query norm
+				// that a lone disjunction computes differently: scores may
+				// differ by one factor for the whole query, never in order.
+				ratio := 0.0
+				if len(got.Hits) > 0 && want.Hits[0].Score != 0 {
+					ratio = got.Hits[0].Score / want.Hits[0].Score
+				}
+				for i, h := range got.Hits {
+					if h.ID != want.Hits[i].ID || math.Abs(h.Score-ratio*want.Hits[i].Score) > 1e-5*h.Score {
+						t.Errorf("%q %+v: hit %d = %s %v, Bleve filter %s %v", q, f, i, h.ID, h.Score, want.Hits[i].ID, want.Hits[i].Score)
+						break
+					}
+				}
+				if len(got.Hits) != min(size, len(want.Hits)) {
+					t.Errorf("%q %+v size %d: %d hits, Bleve filter %d", q, f, size, len(got.Hits), len(want.Hits))
 				}
 			}
 		}

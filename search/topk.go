@@ -1,0 +1,296 @@
+package search
+
+import (
+	"container/heap"
+	"context"
+	"math"
+	"slices"
+	"strings"
+
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// The first page of a relevance-ranked search of free words is the common
+// search, and the expensive one: officers type common syllables, so the
+// optional clauses match most of the archive, and Bleve scores every match
+// (it has no dynamic pruning). topK finds the same page while scoring only
+// the documents that can still enter it, with the MaxScore algorithm
+// (Turtle & Flood 1995): clauses are ordered by the most they can add to a
+// score; once the page is full, the clauses whose bounds together cannot
+// lift a document to the page's lowest score are no longer walked, only
+// probed for documents the other clauses found.
+//
+// Scores are Bleve's own, computed by the same term searchers: the flat
+// disjunction's sum times the share of clauses matched (Bleve's coord),
+// rounded by quantize. Totals and facets still count every match, in a
+// separate pass that does not score (Bleve ORs the posting bitmaps).
+
+// scoredDoc is one document of a topK page.
+type scoredDoc struct {
+	internal index.IndexInternalID
+	id       string
+	score    float64
+}
+
+type clauseCursor struct {
+	s   bsearch.Searcher
+	cur *bsearch.DocumentMatch // nil: exhausted
+	ub  float64                // the most this clause adds to a raw sum
+}
+
+// topKApplies reports whether a query can take the topK path: only
+// optional clauses, each a term query or a filtered disjunction of them.
+func topKApplies(must, should, not []query.Query) bool {
+	if len(must) > 0 || len(not) > 0 || len(should) == 0 {
+		return false
+	}
+	for _, q := range should {
+		switch q.(type) {
+		case *query.TermQuery, *filteredQuery:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// topK returns the k best documents of the disjunction of clauses within
+// filter, ordered by score (descending) and id, exactly as the Bleve query
+// filteredQuery{disj(clauses), filter} under quantize would rank them.
+func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Query, k int) ([]scoredDoc, error) {
+	stats, err := ix.bm25Stats()
+	if err != nil {
+		return nil, err
+	}
+	// What Bleve's SearchInContext puts in the context of its searchers:
+	// the scoring model and the statistics (see run).
+	ctx = context.WithValue(ctx, bsearch.GetScoringModelCallbackKey,
+		bsearch.GetScoringModelCallbackFn(func() string { return index.BM25Scoring }))
+	ctx = context.WithValue(ctx, bsearch.BM25StatsKey, stats[bsearch.BM25PreSearchDataKey])
+	adv, err := ix.bi.Advanced()
+	if err != nil {
+		return nil, err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	m := ix.bi.Mapping()
+
+	cs := make([]*clauseCursor, 0, len(clauses))
+	defer func() {
+		for _, c := range cs {
+			c.s.Close()
+		}
+	}()
+	for _, q := range clauses {
+		s, err := q.Searcher(ctx, r, m, bsearch.SearcherOptions{})
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, &clauseCursor{s: s})
+	}
+	fs, err := filter.Searcher(ctx, r, m, bsearch.SearcherOptions{Score: "none"})
+	if err != nil {
+		return nil, err
+	}
+	defer fs.Close()
+
+	// The query norm, as Bleve's disjunction searcher sets it.
+	sumW := 0.0
+	for _, c := range cs {
+		sumW += c.s.Weight()
+	}
+	qnorm := 1 / math.Sqrt(sumW)
+	for i, c := range cs {
+		c.s.SetQueryNorm(qnorm)
+		c.ub = math.Inf(1)
+		if tq, ok := clauses[i].(*query.TermQuery); ok {
+			if _, ok := c.s.(*searcher.TermSearcher); ok && tq.Boost() > 0 {
+				// BM25's tf part is below k1, and the score is
+				// idf · tf-part · (boost · idf · qnorm); Weight is (boost · idf)².
+				c.ub = bsearch.BM25_k1 * qnorm * c.s.Weight() / tq.Boost() * (1 + 1e-9)
+			}
+		}
+	}
+	// Lowest bound first: the non-essential clauses are a prefix.
+	slices.SortStableFunc(cs, func(a, b *clauseCursor) int {
+		switch {
+		case a.ub < b.ub:
+			return -1
+		case a.ub > b.ub:
+			return 1
+		}
+		return 0
+	})
+	prefixUB := make([]float64, len(cs)+1) // prefixUB[i] = Σ ub of cs[:i]
+	for i, c := range cs {
+		prefixUB[i+1] = prefixUB[i] + c.ub
+	}
+
+	pool := 1
+	for _, c := range cs {
+		pool += c.s.DocumentMatchPoolSize()
+	}
+	pool += fs.DocumentMatchPoolSize()
+	sctx := &bsearch.SearchContext{DocumentMatchPool: bsearch.NewDocumentMatchPool(pool+2, 0), IndexReader: r}
+
+	for _, c := range cs {
+		if c.cur, err = c.s.Next(sctx); err != nil {
+			return nil, err
+		}
+	}
+	var fcur *bsearch.DocumentMatch
+	fstarted := false
+	n := float64(len(cs))
+
+	page := &pageHeap{}
+	theta := math.Inf(-1) // the page's lowest score once it is full
+	ne := 0               // cs[:ne] are non-essential
+	var partial []int
+	checked := 0
+
+	for {
+		if checked++; checked&1023 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// The next candidate: the smallest current document of the
+		// essential clauses.
+		var cand index.IndexInternalID
+		for _, c := range cs[ne:] {
+			if c.cur != nil && (cand == nil || c.cur.IndexInternalID.Compare(cand) < 0) {
+				cand = c.cur.IndexInternalID
+			}
+		}
+		if cand == nil {
+			break
+		}
+		// The filter: skip ahead to its next document when it is ahead.
+		if !fstarted || (fcur != nil && fcur.IndexInternalID.Compare(cand) < 0) {
+			if fcur != nil {
+				sctx.DocumentMatchPool.Put(fcur)
+			}
+			fstarted = true
+			if fcur, err = fs.Advance(sctx, cand); err != nil {
+				return nil, err
+			}
+		}
+		if fcur == nil {
+			break // nothing further passes the filter
+		}
+		if c := fcur.IndexInternalID.Compare(cand); c > 0 {
+			target := fcur.IndexInternalID
+			for _, c := range cs[ne:] {
+				if err := c.advance(sctx, target); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		// Score the essential clauses at cand, and move them on.
+		sum, matched := 0.0, 0
+		partial = partial[:0]
+		for i := ne; i < len(cs); i++ {
+			c := cs[i]
+			if c.cur != nil && c.cur.IndexInternalID.Equals(cand) {
+				sum += c.cur.Score
+				matched++
+				partial = append(partial, i)
+			}
+		}
+		// Probe the non-essential clauses, highest bound first, while
+		// the document can still reach the page.
+		for i := ne - 1; i >= 0; i-- {
+			if page.Len() == k {
+				best := float64(matched+i+1) / n * (sum + prefixUB[i+1])
+				if best*slack < theta {
+					break
+				}
+			}
+			c := cs[i]
+			if err := c.advance(sctx, cand); err != nil {
+				return nil, err
+			}
+			if c.cur != nil && c.cur.IndexInternalID.Equals(cand) {
+				sum += c.cur.Score
+				matched++
+			}
+		}
+		score := float64(float32(sum * float64(matched) / n)) // quantize
+		if page.Len() < k || score >= theta {
+			id, err := r.ExternalID(cand)
+			if err != nil {
+				return nil, err
+			}
+			d := scoredDoc{internal: slices.Clone(cand), id: id, score: score}
+			if page.Len() < k {
+				heap.Push(page, d)
+			} else if page.worse((*page)[0], d) {
+				(*page)[0] = d
+				heap.Fix(page, 0)
+			}
+			if page.Len() == k {
+				theta = (*page)[0].score
+				for ne < len(cs) && float64(ne+1)/n*prefixUB[ne+1]*slack < theta {
+					ne++
+				}
+			}
+		}
+		for _, i := range partial {
+			c := cs[i]
+			sctx.DocumentMatchPool.Put(c.cur)
+			if c.cur, err = c.s.Next(sctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := make([]scoredDoc, page.Len())
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = heap.Pop(page).(scoredDoc)
+	}
+	return out, nil
+}
+
+// slack covers rounding: a raw score just under the page's lowest score
+// may round (quantize, float32) to equal it and then win on its id.
+const slack = 1 + 1e-6
+
+// advance moves the clause to its first document at or after id. Bleve's
+// term readers restart from the beginning when asked to go backwards, so
+// a clause already there is left alone.
+func (c *clauseCursor) advance(sctx *bsearch.SearchContext, id index.IndexInternalID) error {
+	if c.cur == nil || c.cur.IndexInternalID.Compare(id) >= 0 {
+		return nil
+	}
+	sctx.DocumentMatchPool.Put(c.cur)
+	var err error
+	c.cur, err = c.s.Advance(sctx, id)
+	return err
+}
+
+// pageHeap is a min-heap of the page: its root is the worst document.
+type pageHeap []scoredDoc
+
+// worse reports whether a ranks below b: lower score, or the same score
+// and a larger id (the sort is score descending, then id).
+func (h pageHeap) worse(a, b scoredDoc) bool {
+	if a.score != b.score {
+		return a.score < b.score
+	}
+	return strings.Compare(a.id, b.id) > 0
+}
+
+func (h pageHeap) Len() int           { return len(h) }
+func (h pageHeap) Less(i, j int) bool { return h.worse(h[i], h[j]) }
+func (h pageHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *pageHeap) Push(x any)        { *h = append(*h, x.(scoredDoc)) }
+func (h *pageHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
