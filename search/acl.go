@@ -3,7 +3,6 @@ package search
 import (
 	"context"
 
-	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 
@@ -108,8 +107,8 @@ func (v *visibility) probe(field, term string) bool {
 	case df > v.hidden:
 		return true
 	}
-	n, err := v.ix.countCtx(v.ctx, bleve.NewSearchRequest(&filteredQuery{q: termQ(term, field, 1), filter: v.acl}))
-	return err != nil || n > 0
+	ok, err := v.ix.exists(v.ctx, conj(termQ(term, field, 1), v.acl))
+	return err != nil || ok
 }
 
 // prune drops optional term clauses that match no visible document.

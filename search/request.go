@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,8 +85,8 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	filter := r.filter()
 	exact := func(key string) bool {
-		n, err := ix.countCtx(ctx, bleve.NewSearchRequest(&filteredQuery{q: termQ(key, fNumber, 1), filter: filter}))
-		return err == nil && n > 0
+		ok, err := ix.exists(ctx, conj(termQ(key, fNumber, 1), filter))
+		return err == nil && ok
 	}
 	must, should, not, plain := defaultWeights.build(p, exact)
 	sortBy := r.Sort
@@ -203,15 +202,7 @@ func splitFacets(fr *bsearch.FacetResult) map[string][]FacetTerm {
 			}
 		}
 	}
-	for f, ts := range out {
-		slices.SortFunc(ts, func(a, b FacetTerm) int {
-			if a.Count != b.Count {
-				return b.Count - a.Count
-			}
-			return strings.Compare(a.Term, b.Term)
-		})
-		out[f] = ts[:min(len(ts), facetSize)]
-	}
+	topFacets(out)
 	return out
 }
 
@@ -221,31 +212,45 @@ func splitFacets(fr *bsearch.FacetResult) map[string][]FacetTerm {
 func (ix *Index) searchTopK(ctx context.Context, r Request, should []query.Query, filter query.Query, key uint64) (*Result, error) {
 	// Term clauses in one disjunction, so the counting pass ORs their
 	// posting bitmaps instead of merging iterators.
+	// Unscored, a conjunction or disjunction of term queries becomes one
+	// bitmap operation per segment (Bleve's "unadorned" optimisation), so
+	// the filters are conjunctions here, not leapfrogs.
 	var terms, other []query.Query
 	for _, q := range should {
-		if _, ok := q.(*query.TermQuery); ok {
+		switch q := q.(type) {
+		case *query.TermQuery:
 			terms = append(terms, q)
-		} else {
+		case *filteredQuery:
+			other = append(other, conj(q.q, q.filter))
+		default:
 			other = append(other, q)
 		}
 	}
 	if len(terms) > 0 {
 		other = append(other, disj(terms...))
 	}
-	count := bleve.NewSearchRequestOptions(&filteredQuery{q: disj(other...), filter: filter}, 0, 0, false)
-	count.Score = bleve.ScoreNone
-	if r.Facets {
-		count.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, maxFacetTerms))
-	}
-	res, err := ix.run(ctx, count)
+	cq := conj(disj(other...), filter)
+	total, facets, ok, err := ix.countMatches(ctx, cq, r.Facets)
 	if err != nil {
 		return nil, err
 	}
-	out := &Result{Total: res.Total, Hits: []Hit{}}
-	if r.Facets {
-		out.Facets = splitFacets(res.Facets[fFacets])
+	if !ok {
+		count := bleve.NewSearchRequestOptions(cq, 0, 0, false)
+		count.Score = bleve.ScoreNone
+		if r.Facets {
+			count.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, maxFacetTerms))
+		}
+		res, err := ix.run(ctx, count)
+		if err != nil {
+			return nil, err
+		}
+		total, facets = res.Total, splitFacets(res.Facets[fFacets])
 	}
-	if res.Total == 0 {
+	out := &Result{Total: total, Hits: []Hit{}}
+	if r.Facets {
+		out.Facets = facets
+	}
+	if total == 0 {
 		return out, nil
 	}
 	page, err := ix.topK(ctx, should, filter, r.Size+1)
@@ -358,7 +363,25 @@ func (r *Request) filter() query.Query {
 		dq.SetField(fIssuedAt)
 		fs = append(fs, dq)
 	}
-	return query.NewConjunctionQuery(fs)
+	return conj(fs...)
+}
+
+// conj is a conjunction that flattens nested conjunctions and does not
+// wrap a single query: Bleve turns an unscored conjunction into one bitmap
+// AND per segment only when every part is a plain term searcher.
+func conj(qs ...query.Query) query.Query {
+	var flat []query.Query
+	for _, q := range qs {
+		if c, ok := q.(*query.ConjunctionQuery); ok {
+			flat = append(flat, c.Conjuncts...)
+		} else {
+			flat = append(flat, q)
+		}
+	}
+	if len(flat) == 1 {
+		return flat[0]
+	}
+	return query.NewConjunctionQuery(flat)
 }
 
 // sortOrder always ends with the document id, so equal keys still give a

@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
 
 	"vanthu/archive"
 	"vanthu/ingest/vietnamese"
@@ -45,8 +46,9 @@ type Doc struct {
 
 // Index is a Bleve index of documents. It is safe for concurrent use.
 type Index struct {
-	bi    bleve.Index
-	stats *fieldStats
+	bi     bleve.Index
+	stats  *fieldStats
+	facets *facetCache
 }
 
 const versionKey = "vanthu_mapping_version"
@@ -72,7 +74,7 @@ func Open(dir string) (*Index, error) {
 		}
 		return nil, fmt.Errorf("search: open %s: %w: mapping version %q, want %q", dir, ErrCorrupt, v, mappingVersion)
 	}
-	ix := &Index{bi: bi}
+	ix := &Index{bi: bi, facets: newFacetCache()}
 	if err := ix.loadStats(); err != nil {
 		bi.Close()
 		return nil, fmt.Errorf("search: open %s: %w", dir, err)
@@ -111,7 +113,7 @@ func create(dir string) (*Index, error) {
 		bi.Close()
 		return nil, fmt.Errorf("search: create %s: %w", dir, err)
 	}
-	ix := &Index{bi: bi}
+	ix := &Index{bi: bi, facets: newFacetCache()}
 	return ix, ix.loadStats()
 }
 
@@ -302,15 +304,17 @@ func numberFoldKey(s string) string {
 	}, s)
 }
 
-// countCtx runs a bleve search with no hits, only to count; used by the
-// exact-number probe.
-func (ix *Index) countCtx(ctx context.Context, req *bleve.SearchRequest) (uint64, error) {
-	req.Size = 0
+// exists reports whether q matches any document. It asks Bleve for one
+// unscored hit, which lets the collector stop at the first match instead
+// of counting them all (a rare term can still be in thousands).
+func (ix *Index) exists(ctx context.Context, q query.Query) (bool, error) {
+	req := bleve.NewSearchRequestOptions(q, 1, 0, false)
+	req.Score = bleve.ScoreNone
 	res, err := ix.run(ctx, req)
 	if err != nil {
-		return 0, err
+		return false, err
 	}
-	return res.Total, nil
+	return len(res.Hits) > 0, nil
 }
 
 // run is the one way this package searches: with real BM25 statistics

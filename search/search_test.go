@@ -710,14 +710,37 @@ func TestLeapfrogFilterMatchesBleveFilter(t *testing.T) {
 			Classification: c, IssuedAt: day("2015-01-01").AddDate(0, i%97, i%13),
 			Subject: words[i%len(words)] + " " + words[(i/3)%len(words)], Body: b.String()})
 	}
-	ix := newIndex(t, docs)
+	// Several segments, updated and deleted documents: what the facet
+	// cache and the internal ids of a live index look like.
+	ix := newIndex(t, docs[:100])
+	for from := 100; from < len(docs); from += 125 {
+		if err := ix.Index(docs[from:min(from+125, len(docs))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var changed []Doc
+	for i := 0; i < len(docs); i += 13 {
+		d := docs[i]
+		d.Type, d.Issuer = "TB", "Sở Ngoại vụ"
+		changed = append(changed, d)
+	}
+	if err := ix.Index(changed); err != nil {
+		t.Fatal(err)
+	}
+	var gone []string
+	for i := 5; i < len(docs); i += 31 {
+		gone = append(gone, docs[i].ID)
+	}
+	if err := ix.Delete(gone); err != nil {
+		t.Fatal(err)
+	}
 	filters := []Request{{}, {Year: 2017}, {Type: "KH"}, {Type: "BC", Year: 2019}, {Issuer: "Sở 3"}, {Clearance: archive.Mat},
 		{From: day("2016-03-01"), To: day("2016-09-30")}}
 	for _, q := range []string{"kế hoạch đối ngoại", "báo cáo kết quả kiểm tra", "xu phat", `"hóa chất" -người`, "quyết*", "", "người lao động được nghỉ phép bao nhiêu ngày"} {
 		for _, f := range filters {
 			for _, size := range []int{3, 20, 100} {
 				r := f
-				r.Q, r.Size = q, size
+				r.Q, r.Size, r.Facets = q, size, true
 				if r.Clearance == "" {
 					r.Clearance = archive.Unclassified
 				}
@@ -737,9 +760,13 @@ func TestLeapfrogFilterMatchesBleveFilter(t *testing.T) {
 				ref.AddFilter(r.filter())
 				req := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(ref, quantize, nil, nil), 101, 0, false)
 				req.SortByCustom(sortOrder(map[bool]string{true: SortIssuedDsc, false: SortRelevance}[q == ""]))
+				req.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, maxFacetTerms))
 				want, err := ix.run(ctx, req)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if wf := splitFacets(want.Facets[fFacets]); !reflect.DeepEqual(got.Facets, wf) {
+					t.Errorf("%q %+v: facets %v, Bleve %v", q, f, got.Facets, wf)
 				}
 				if got.Total != want.Total {
 					t.Errorf("%q %+v: total %d, Bleve filter %d", q, f, got.Total, want.Total)

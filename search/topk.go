@@ -61,15 +61,10 @@ func topKApplies(must, should, not []query.Query) bool {
 // filter, ordered by score (descending) and id, exactly as the Bleve query
 // filteredQuery{disj(clauses), filter} under quantize would rank them.
 func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Query, k int) ([]scoredDoc, error) {
-	stats, err := ix.bm25Stats()
+	ctx, err := ix.searchContext(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// What Bleve's SearchInContext puts in the context of its searchers:
-	// the scoring model and the statistics (see run).
-	ctx = context.WithValue(ctx, bsearch.GetScoringModelCallbackKey,
-		bsearch.GetScoringModelCallbackFn(func() string { return index.BM25Scoring }))
-	ctx = context.WithValue(ctx, bsearch.BM25StatsKey, stats[bsearch.BM25PreSearchDataKey])
 	adv, err := ix.bi.Advanced()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,239 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+	segment "github.com/blevesearch/scorch_segment_api/v2"
+)
+
+// Counting facets through Bleve reads each matching document's doc values
+// (a chunk lookup and a decode per document): after ranking stopped
+// scoring every match, that was the largest cost of a broad search.
+// Segments never change once written, so each segment's facet values are
+// read once, into one small integer per facet per document, and a search
+// counts by array lookups. The cache follows the segments: entries of
+// segments merged away are dropped.
+
+// facetOrder is the order of the facets in a segment's ordinals.
+var facetOrder = [...]string{fType, fIssuer, fYear, fLevel}
+
+type facetCache struct {
+	mu    sync.Mutex
+	segs  map[uint64]*segFacets // by segment id
+	dict  [len(facetOrder)]map[string]uint32
+	terms [len(facetOrder)][]string // ordinal-1 → value
+}
+
+type segFacets struct {
+	once sync.Once
+	ords []uint32 // len(facetOrder) per document: 0 none, else ordinal
+	err  error
+}
+
+func newFacetCache() *facetCache {
+	c := &facetCache{segs: map[uint64]*segFacets{}}
+	for i := range c.dict {
+		c.dict[i] = map[string]uint32{}
+	}
+	return c
+}
+
+// segment returns the ordinals of a segment, reading them on first use.
+func (c *facetCache) segment(ss *scorch.SegmentSnapshot) ([]uint32, error) {
+	c.mu.Lock()
+	sf := c.segs[ss.Id()]
+	if sf == nil {
+		sf = &segFacets{}
+		c.segs[ss.Id()] = sf
+	}
+	c.mu.Unlock()
+	sf.once.Do(func() { sf.ords, sf.err = c.read(ss.Segment()) })
+	return sf.ords, sf.err
+}
+
+func (c *facetCache) read(seg segment.Segment) ([]uint32, error) {
+	dv, ok := seg.(segment.DocValueVisitable)
+	if !ok {
+		return nil, fmt.Errorf("segment %T has no doc values", seg)
+	}
+	n := seg.Count()
+	ords := make([]uint32, n*uint64(len(facetOrder)))
+	fields := []string{fFacets}
+	var state segment.DocVisitState
+	var err error
+	for doc := uint64(0); doc < n; doc++ {
+		base := doc * uint64(len(facetOrder))
+		state, err = dv.VisitDocValues(doc, fields, func(_ string, term []byte) {
+			code, value, ok := strings.Cut(string(term), ":")
+			if !ok {
+				return
+			}
+			for i, f := range facetOrder {
+				if facetCode[f] == code {
+					ords[base+uint64(i)] = c.ordinal(i, value)
+				}
+			}
+		}, state)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ords, nil
+}
+
+func (c *facetCache) ordinal(facet int, value string) uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.dict[facet][value]
+	if !ok {
+		c.terms[facet] = append(c.terms[facet], value)
+		o = uint32(len(c.terms[facet]))
+		c.dict[facet][value] = o
+	}
+	return o
+}
+
+// retain drops the entries of segments the snapshot no longer has, once
+// the cache holds noticeably more than the snapshot.
+func (c *facetCache) retain(segs []*scorch.SegmentSnapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.segs) <= 2*len(segs)+8 {
+		return
+	}
+	live := make(map[uint64]bool, len(segs))
+	for _, ss := range segs {
+		live[ss.Id()] = true
+	}
+	for id := range c.segs {
+		if !live[id] {
+			delete(c.segs, id)
+		}
+	}
+}
+
+// countMatches counts the documents q matches and, when facets is true,
+// their facet values, without scoring. ok is false when the index is not
+// a scorch index the cache can read; the caller then asks Bleve.
+func (ix *Index) countMatches(ctx context.Context, q query.Query, facets bool) (total uint64, out map[string][]FacetTerm, ok bool, err error) {
+	adv, err := ix.bi.Advanced()
+	if err != nil {
+		return 0, nil, false, err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return 0, nil, false, err
+	}
+	defer r.Close()
+	snap, isScorch := r.(*scorch.IndexSnapshot)
+	if !isScorch {
+		return 0, nil, false, nil
+	}
+	segs := snap.Segments()
+	offsets := make([]uint64, len(segs)+1)
+	ords := make([][]uint32, len(segs))
+	for i, ss := range segs {
+		offsets[i+1] = offsets[i] + ss.Segment().Count()
+		if facets {
+			if ords[i], err = ix.facets.segment(ss); err != nil {
+				return 0, nil, false, err
+			}
+		}
+	}
+	ix.facets.retain(segs)
+
+	ctx, err = ix.searchContext(ctx)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	s, err := q.Searcher(ctx, r, ix.bi.Mapping(), bsearch.SearcherOptions{Score: "none"})
+	if err != nil {
+		return 0, nil, false, err
+	}
+	defer s.Close()
+	sctx := &bsearch.SearchContext{DocumentMatchPool: bsearch.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0), IndexReader: r}
+
+	var counts [len(facetOrder)][]int
+	if facets {
+		ix.facets.mu.Lock()
+		for i := range counts {
+			counts[i] = make([]int, len(ix.facets.terms[i])+1)
+		}
+		ix.facets.mu.Unlock()
+	}
+	seg := 0
+	for {
+		d, err := s.Next(sctx)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		if d == nil {
+			break
+		}
+		total++
+		if total&4095 == 0 && ctx.Err() != nil {
+			return 0, nil, false, ctx.Err()
+		}
+		if facets {
+			g := d.IndexInternalID.Value()
+			for seg+1 < len(segs) && g >= offsets[seg+1] {
+				seg++
+			}
+			o := ords[seg][(g-offsets[seg])*uint64(len(facetOrder)):]
+			for i := range counts {
+				counts[i][o[i]]++
+			}
+		}
+		sctx.DocumentMatchPool.Put(d)
+	}
+	if !facets {
+		return total, nil, true, nil
+	}
+	out = make(map[string][]FacetTerm, len(facetOrder))
+	ix.facets.mu.Lock()
+	for i, f := range facetOrder {
+		ts := []FacetTerm{}
+		for o := 1; o < len(counts[i]); o++ {
+			if counts[i][o] > 0 {
+				ts = append(ts, FacetTerm{Term: ix.facets.terms[i][o-1], Count: counts[i][o]})
+			}
+		}
+		out[f] = ts
+	}
+	ix.facets.mu.Unlock()
+	topFacets(out)
+	return total, out, true, nil
+}
+
+// topFacets orders each facet by count (then value) and keeps facetSize.
+func topFacets(fs map[string][]FacetTerm) {
+	for f, ts := range fs {
+		slices.SortFunc(ts, func(a, b FacetTerm) int {
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return strings.Compare(a.Term, b.Term)
+		})
+		fs[f] = ts[:min(len(ts), facetSize)]
+	}
+}
+
+// searchContext is what Bleve's SearchInContext gives its searchers: the
+// scoring model and this index's BM25 statistics (see run).
+func (ix *Index) searchContext(ctx context.Context) (context.Context, error) {
+	stats, err := ix.bm25Stats()
+	if err != nil {
+		return nil, err
+	}
+	ctx = context.WithValue(ctx, bsearch.GetScoringModelCallbackKey,
+		bsearch.GetScoringModelCallbackFn(func() string { return index.BM25Scoring }))
+	return context.WithValue(ctx, bsearch.BM25StatsKey, stats[bsearch.BM25PreSearchDataKey]), nil
+}
