@@ -31,6 +31,9 @@ const (
 	boundarySearch = 24 // bytes to look for a space when cutting a fragment
 )
 
+// hasVectors are the fields indexed with term vectors (see newMapping).
+var hasVectors = map[string]bool{fSubject: true, fSubjectFold: true, fBody: true, fBodyFold: true}
+
 type span struct{ start, end int }
 
 func highlights(dm *bsearch.DocumentMatch) map[string][]string {

@@ -30,7 +30,49 @@ func (f *filteredQuery) Searcher(ctx context.Context, i index.IndexReader, m map
 		main.Close()
 		return nil, err
 	}
-	return &leapfrog{main: main, filter: filter}, nil
+	lf := &leapfrog{main: main, filter: filter}
+	// A filter much sparser than the query (a year, a type) leads: the
+	// query is then only asked about the filter's documents, instead of
+	// finding each of its own matches (for a phrase, checking positions)
+	// and asking the filter. Bleve's counts are upper bounds, hence the
+	// margin.
+	if est, ok := estimate(ctx, i, f.filter); ok && est*4 < main.Count() {
+		lf.filterLeads = true
+	}
+	return lf, nil
+}
+
+// estimate is an upper bound of the documents a filter matches, from the
+// document frequencies of its terms; ok is false when it cannot tell.
+func estimate(ctx context.Context, r index.IndexReader, q query.Query) (n uint64, ok bool) {
+	switch q := q.(type) {
+	case *query.TermQuery:
+		tfr, err := r.TermFieldReader(ctx, []byte(q.Term), q.FieldVal, false, false, false)
+		if err != nil {
+			return 0, false
+		}
+		defer tfr.Close()
+		return tfr.Count(), true
+	case *query.ConjunctionQuery:
+		for _, c := range q.Conjuncts {
+			if m, ok2 := estimate(ctx, r, c); ok2 && (!ok || m < n) {
+				n, ok = m, true
+			}
+		}
+		return n, ok
+	case *query.DisjunctionQuery:
+		for _, c := range q.Disjuncts {
+			m, ok := estimate(ctx, r, c)
+			if !ok {
+				return 0, false
+			}
+			n += m
+		}
+		return n, true
+	case *query.MatchNoneQuery:
+		return 0, true
+	}
+	return 0, false
 }
 
 // leapfrog yields the documents of main that filter also has, with main's
@@ -39,11 +81,33 @@ type leapfrog struct {
 	main, filter bsearch.Searcher
 	cur          *bsearch.DocumentMatch // filter's current document
 	started, end bool
+	filterLeads  bool
 }
 
 func (l *leapfrog) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
 	if l.end {
 		return nil, nil
+	}
+	if l.filterLeads {
+		// Both sides stand on the last match (or nowhere yet): move the
+		// filter on, then bring the query to it. Neither goes backwards.
+		if l.cur != nil {
+			ctx.DocumentMatchPool.Put(l.cur)
+		}
+		l.started = true
+		var err error
+		if l.cur, err = l.filter.Next(ctx); err != nil {
+			return nil, err
+		}
+		if l.cur == nil {
+			l.end = true
+			return nil, nil
+		}
+		d, err := l.main.Advance(ctx, l.cur.IndexInternalID)
+		if err != nil {
+			return nil, err
+		}
+		return l.align(ctx, d)
 	}
 	d, err := l.main.Next(ctx)
 	if err != nil {

@@ -153,7 +153,20 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		req.SearchAfter = after
 	}
 	req.Fields = []string{fNumber, fType, fIssuer, fIssuedKey, fSubject, fSubjectShown}
-	if r.Facets {
+	// Facets: from the segment ordinals in an unscored pass (cheap: the
+	// pass is bitmap work) unless the query has a phrase, whose positions
+	// would be checked twice; phrases match few documents, so Bleve's
+	// collector counts those cheaply.
+	var facets map[string][]FacetTerm
+	bleveFacets := r.Facets && hasPhrase(append(must, not...))
+	if r.Facets && !bleveFacets {
+		var ok bool
+		if _, facets, ok, err = ix.countMatches(ctx, conj(text, filter), true); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		bleveFacets = !ok
+	}
+	if bleveFacets {
 		req.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, maxFacetTerms))
 	}
 	res, err := ix.run(ctx, req)
@@ -174,8 +187,11 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
-	if r.Facets {
+	switch {
+	case bleveFacets:
 		out.Facets = splitFacets(res.Facets[fFacets])
+	case r.Facets:
+		out.Facets = facets
 	}
 	return out, nil
 }
@@ -285,6 +301,22 @@ func (ix *Index) searchTopK(ctx context.Context, r Request, should []query.Query
 		out.Hits = append(out.Hits, hitOf(dm))
 	}
 	return out, nil
+}
+
+// hasPhrase reports whether a phrase query is among qs or their
+// disjunctions.
+func hasPhrase(qs []query.Query) bool {
+	for _, q := range qs {
+		switch q := q.(type) {
+		case *query.PhraseQuery:
+			return true
+		case *query.DisjunctionQuery:
+			if hasPhrase(q.Disjuncts) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // empty is the result of a search that matches nothing, facets included.
@@ -498,7 +530,19 @@ func (ix *Index) highlightHits(ctx context.Context, hits []Hit, must, should []q
 	}
 	text := query.NewBooleanQuery(nil, nil, nil)
 	text.AddMust(must...)
-	text.AddShould(should...)
+	// Only fields with term vectors give locations; the shingle clauses
+	// would cost their posting lists and mark nothing.
+	var marking []query.Query
+	for _, q := range should {
+		if tq, ok := q.(*query.TermQuery); ok && !hasVectors[tq.FieldVal] {
+			continue
+		}
+		marking = append(marking, q)
+	}
+	if len(marking) == 0 && len(must) == 0 {
+		return nil
+	}
+	text.AddShould(marking...)
 	q := query.NewConjunctionQuery([]query.Query{query.NewDocIDQuery(ids), text})
 	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
 	req.Fields = []string{fSubject, fBody}
