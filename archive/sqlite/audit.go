@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"vanthu/archive"
@@ -39,11 +40,130 @@ func (tx *Tx) AppendEvent(ctx context.Context, e *archive.Event) error {
 	return nil
 }
 
-// Record appends one event in a transaction of its own: reads are audited
-// before any byte is served, and a read whose event cannot be written is
-// refused.
+// Record appends one event and returns once it is durable: reads are
+// audited before any byte is served, and a read whose event cannot be
+// written is refused.
+//
+// Every search and download records an event, and each commit is an fsync
+// on the one writer connection: with eight officers searching at once the
+// events queued behind each other (110 ms at p99 for the append alone).
+// So concurrent events are group-committed: one goroutine takes whatever
+// events are waiting, appends them in one transaction and answers each
+// caller after the commit. One event alone is committed at once, as before.
 func (c *Catalog) Record(ctx context.Context, e *archive.Event) error {
-	return c.Update(ctx, func(tx *Tx) error { return tx.AppendEvent(ctx, e) })
+	if c.rec == nil {
+		return c.Update(ctx, func(tx *Tx) error { return tx.AppendEvent(ctx, e) })
+	}
+	return c.rec.record(e)
+}
+
+// maxGroup bounds one group commit.
+const maxGroup = 256
+
+type recordReq struct {
+	e    *archive.Event
+	done chan error
+}
+
+type recorder struct {
+	c    *Catalog
+	q    chan recordReq
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func newRecorder(c *Catalog) *recorder {
+	r := &recorder{c: c, q: make(chan recordReq, maxGroup), stop: make(chan struct{}), done: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+var errCatalogClosed = errors.New("sqlite: catalog closed")
+
+func (r *recorder) record(e *archive.Event) error {
+	req := recordReq{e: e, done: make(chan error, 1)}
+	select {
+	case <-r.stop:
+		return unavailable("audit", errCatalogClosed)
+	default:
+	}
+	select {
+	case r.q <- req:
+	case <-r.stop:
+		return unavailable("audit", errCatalogClosed)
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-r.done:
+		// The recorder stopped; it answered everything it took.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return unavailable("audit", errCatalogClosed)
+		}
+	}
+}
+
+func (r *recorder) close() {
+	r.once.Do(func() { close(r.stop) })
+	<-r.done
+}
+
+func (r *recorder) run() {
+	defer close(r.done)
+	batch := make([]recordReq, 0, maxGroup)
+	for {
+		var first recordReq
+		select {
+		case first = <-r.q:
+		case <-r.stop:
+			// Answer whoever got in before the stop.
+			for {
+				select {
+				case req := <-r.q:
+					req.done <- r.commit([]recordReq{req})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < maxGroup {
+			select {
+			case req := <-r.q:
+				batch = append(batch, req)
+			default:
+				break gather
+			}
+		}
+		err := r.commit(batch)
+		if err != nil && len(batch) > 1 {
+			// One event that cannot be written must not fail the others.
+			for _, req := range batch {
+				req.done <- r.commit([]recordReq{req})
+			}
+			continue
+		}
+		for _, req := range batch {
+			req.done <- err
+		}
+	}
+}
+
+func (r *recorder) commit(batch []recordReq) error {
+	ctx := context.Background()
+	return r.c.Update(ctx, func(tx *Tx) error {
+		for _, req := range batch {
+			if err := tx.AppendEvent(ctx, req.e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // AuditFilter selects audit events.

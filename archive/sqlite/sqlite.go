@@ -34,6 +34,7 @@ type Catalog struct {
 	path  string
 	write *sql.DB // exactly one connection: the only writer
 	read  *sql.DB
+	rec   *recorder // group commit of audit events, see Record
 }
 
 // Open opens (creating if needed) the catalog at path and applies pending
@@ -71,11 +72,15 @@ func Open(path string) (*Catalog, error) {
 		c.Close()
 		return nil, err
 	}
+	c.rec = newRecorder(c)
 	return c, nil
 }
 
 // Close closes both pools.
 func (c *Catalog) Close() error {
+	if c.rec != nil {
+		c.rec.close()
+	}
 	err1 := c.read.Close()
 	err2 := c.write.Close()
 	return errors.Join(err1, err2)
