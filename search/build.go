@@ -142,16 +142,35 @@ func (w weights) shingleQueries(a, b string, accented bool) []query.Query {
 	return qs
 }
 
-func (w weights) phraseQuery(terms []string, accented bool) query.Query {
+// phraseQuery is a phrase in subject or body. A phrase of common syllables
+// ("an toàn hóa chất") has posting lists as long as the archive, and
+// Bleve's phrase searcher checks positions in every document that has all
+// of them, moving on to its next match whenever it is asked about a
+// document that is not one. So the phrase is leapfrogged against the
+// two-syllable shingles it implies (rare: "toàn hóa") and the search's
+// filter, unscored: positions are then checked only in documents that
+// pass both, and scores are the phrase's own.
+func (w weights) phraseQuery(terms []string, accented bool, filter query.Query) query.Query {
 	var qs []query.Query
 	for _, f := range w.fields() {
-		field, ts := f.acc, terms
+		field, sh, ts := f.acc, f.sh, terms
 		if !accented {
-			field, ts = f.fold, foldAll(terms)
+			field, sh, ts = f.fold, f.fsh, foldAll(terms)
 		}
 		pq := query.NewPhraseQuery(ts, field)
 		pq.SetBoost(f.boost)
-		qs = append(qs, pq)
+		var parts []query.Query
+		for i := 0; i+1 < len(ts); i++ {
+			parts = append(parts, termQ(ts[i]+" "+ts[i+1], sh, 1))
+		}
+		if filter != nil {
+			parts = append(parts, filter)
+		}
+		if len(parts) == 0 {
+			qs = append(qs, pq)
+		} else {
+			qs = append(qs, &filteredQuery{q: pq, filter: conj(parts...)})
+		}
 	}
 	return disj(qs...)
 }
@@ -186,10 +205,11 @@ type numberHits func(key string) bool
 // build turns a parsed query into a Bleve query without the filters.
 // Free words are all optional (a disjunction), so a long question still
 // finds the documents that share most of its words and word pairs; only
-// phrases and +words are required. plain are the optional clauses that
+// phrases and +words are required; filter (may be nil) is the search's
+// filter, which phrases use to check fewer positions. plain are the optional clauses that
 // find accented words in documents written without diacritics; the caller
 // restricts them to those documents.
-func (w weights) build(p *parsedQuery, exactExists numberHits) (must, should, not, plain []query.Query) {
+func (w weights) build(p *parsedQuery, exactExists numberHits, filter query.Query) (must, should, not, plain []query.Query) {
 	var run []string // consecutive optional words, for shingles
 	flush := func() {
 		for i := 0; i+1 < len(run); i++ {
@@ -228,7 +248,7 @@ func (w weights) build(p *parsedQuery, exactExists numberHits) (must, should, no
 			}
 		case kindPhrase:
 			flush()
-			pq := w.phraseQuery(c.terms, anyDiacritics(c.terms))
+			pq := w.phraseQuery(c.terms, anyDiacritics(c.terms), filter)
 			if c.not {
 				not = append(not, pq)
 			} else {

@@ -82,6 +82,6 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("parse(%q): clause without terms %+v", q, c)
 			}
 		}
-		defaultWeights.build(p, func(string) bool { return true })
+		defaultWeights.build(p, func(string) bool { return true }, nil)
 	})
 }

@@ -88,7 +88,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		ok, err := ix.exists(ctx, conj(termQ(key, fNumber, 1), filter))
 		return err == nil && ok
 	}
-	must, should, not, plain := defaultWeights.build(p, exact)
+	must, should, not, plain := defaultWeights.build(p, exact, filter)
 	sortBy := r.Sort
 	if sortBy == "" {
 		sortBy = SortRelevance
@@ -312,6 +312,14 @@ func hasPhrase(qs []query.Query) bool {
 			return true
 		case *query.DisjunctionQuery:
 			if hasPhrase(q.Disjuncts) {
+				return true
+			}
+		case *query.ConjunctionQuery:
+			if hasPhrase(q.Conjuncts) {
+				return true
+			}
+		case *filteredQuery:
+			if hasPhrase([]query.Query{q.q}) {
 				return true
 			}
 		}

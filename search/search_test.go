@@ -693,23 +693,7 @@ func TestIsPlain(t *testing.T) {
 // the same order with the same relative scores, for selective and broad
 // filters and pages small enough for pruning to skip most documents.
 func TestLeapfrogFilterMatchesBleveFilter(t *testing.T) {
-	words := strings.Fields("kế hoạch đối ngoại báo cáo kết quả kiểm tra hóa chất người lao động nghỉ phép quyết định xử phạt vi phạm hành chính giấy chứng nhận")
-	types := []string{"KH", "BC", "QĐ", "CV"}
-	var docs []Doc
-	for i := range 600 {
-		var b strings.Builder
-		for j := range 5 + i%17 {
-			b.WriteString(words[(i*7+j*j*3+j)%len(words)])
-			b.WriteByte(' ')
-		}
-		c := archive.Unclassified
-		if i%9 == 0 {
-			c = archive.Mat
-		}
-		docs = append(docs, Doc{ID: fmt.Sprintf("d%03d", i), Type: types[i%len(types)], Issuer: fmt.Sprintf("Sở %d", i%5),
-			Classification: c, IssuedAt: day("2015-01-01").AddDate(0, i%97, i%13),
-			Subject: words[i%len(words)] + " " + words[(i/3)%len(words)], Body: b.String()})
-	}
+	docs := syntheticDocs()
 	// Several segments, updated and deleted documents: what the facet
 	// cache and the internal ids of a live index look like.
 	ix := newIndex(t, docs[:100])
@@ -752,7 +736,7 @@ func TestLeapfrogFilterMatchesBleveFilter(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				must, should, not, _ := defaultWeights.build(p, func(string) bool { return true })
+				must, should, not, _ := defaultWeights.build(p, func(string) bool { return true }, nil)
 				ref := query.NewBooleanQuery(nil, nil, nil) // the query as it was before leapfrog
 				ref.AddMust(must...)
 				ref.AddShould(should...)
@@ -788,6 +772,83 @@ func TestLeapfrogFilterMatchesBleveFilter(t *testing.T) {
 				if len(got.Hits) != min(size, len(want.Hits)) {
 					t.Errorf("%q %+v size %d: %d hits, Bleve filter %d", q, f, size, len(got.Hits), len(want.Hits))
 				}
+			}
+		}
+	}
+}
+
+// syntheticDocs are 600 documents made of a few common syllables in
+// varying order, so that phrases, pairs and filters all have work to do.
+func syntheticDocs() []Doc {
+	words := strings.Fields("kế hoạch đối ngoại báo cáo kết quả kiểm tra hóa chất người lao động nghỉ phép quyết định xử phạt vi phạm hành chính giấy chứng nhận")
+	types := []string{"KH", "BC", "QĐ", "CV"}
+	var docs []Doc
+	for i := range 600 {
+		var b strings.Builder
+		for j := range 5 + i%17 {
+			b.WriteString(words[(i*7+j*j*3+j)%len(words)])
+			b.WriteByte(' ')
+		}
+		c := archive.Unclassified
+		if i%9 == 0 {
+			c = archive.Mat
+		}
+		docs = append(docs, Doc{ID: fmt.Sprintf("d%03d", i), Type: types[i%len(types)], Issuer: fmt.Sprintf("Sở %d", i%5),
+			Classification: c, IssuedAt: day("2015-01-01").AddDate(0, i%97, i%13),
+			Subject: words[i%len(words)] + " " + words[(i/3)%len(words)], Body: b.String()})
+	}
+	return docs
+}
+
+// TestPhraseMatchesBlevePhrase: a phrase leapfrogged against its shingles
+// and the filter finds exactly what Bleve's phrase query alone finds.
+func TestPhraseMatchesBlevePhrase(t *testing.T) {
+	docs := syntheticDocs()
+	ix := newIndex(t, docs)
+	type phrase struct {
+		q     string
+		terms []string
+		acc   bool
+	}
+	var cases []phrase
+	for _, n := range []int{10, 77, 301, 555} { // phrases that occur: cut from bodies
+		w := strings.Fields(docs[n].Body)[1 : 2+n%3]
+		cases = append(cases, phrase{`"` + strings.Join(w, " ") + `"`, w, true})
+	}
+	w := strings.Fields(docs[123].Body)[2:4]
+	cases = append(cases, phrase{`"` + foldQ(strings.Join(w, " ")) + `"`, strings.Fields(foldQ(strings.Join(w, " "))), false})
+	for _, tc := range cases {
+		for _, f := range []Request{{}, {Year: 2016}, {Type: "BC"}} {
+			r := f
+			r.Q, r.Size, r.Clearance = tc.q, 100, archive.Mat
+			got, err := ix.Search(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ps []query.Query
+			for _, fld := range []string{fSubject, fBody} {
+				if !tc.acc {
+					fld += "_f"
+				}
+				ps = append(ps, query.NewPhraseQuery(tc.terms, fld))
+			}
+			ref := query.NewBooleanQuery([]query.Query{query.NewDisjunctionQuery(ps)}, nil, nil)
+			ref.AddFilter(r.filter())
+			want, err := ix.run(ctx, bleve.NewSearchRequestOptions(ref, 100, 0, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotIDs, wantIDs := ids(got), []string{}
+			for _, h := range want.Hits {
+				wantIDs = append(wantIDs, h.ID)
+			}
+			slices.Sort(gotIDs)
+			slices.Sort(wantIDs)
+			if got.Total != want.Total || (want.Total <= 100 && !slices.Equal(gotIDs, wantIDs)) {
+				t.Errorf("%s %+v: %d %v, Bleve phrase %d %v", tc.q, f, got.Total, gotIDs, want.Total, wantIDs)
+			}
+			if want.Total == 0 && f.Year == 0 && f.Type == "" {
+				t.Errorf("%s: no match at all; the test needs one", tc.q)
 			}
 		}
 	}
