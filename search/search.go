@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
 	"vanthu/archive"
@@ -304,17 +305,29 @@ func numberFoldKey(s string) string {
 	}, s)
 }
 
-// exists reports whether q matches any document. It asks Bleve for one
-// unscored hit, which lets the collector stop at the first match instead
-// of counting them all (a rare term can still be in thousands).
+// exists reports whether q matches any document: the first hit of an
+// unscored searcher (term conjunctions become one bitmap AND), without a
+// collector.
 func (ix *Index) exists(ctx context.Context, q query.Query) (bool, error) {
-	req := bleve.NewSearchRequestOptions(q, 1, 0, false)
-	req.Score = bleve.ScoreNone
-	res, err := ix.run(ctx, req)
+	adv, err := ix.bi.Advanced()
 	if err != nil {
 		return false, err
 	}
-	return len(res.Hits) > 0, nil
+	r, err := adv.Reader()
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	if ctx, err = ix.searchContext(ctx); err != nil {
+		return false, err
+	}
+	s, err := q.Searcher(ctx, r, ix.bi.Mapping(), bsearch.SearcherOptions{Score: "none"})
+	if err != nil {
+		return false, err
+	}
+	defer s.Close()
+	d, err := s.Next(&bsearch.SearchContext{DocumentMatchPool: bsearch.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0), IndexReader: r})
+	return d != nil, err
 }
 
 // run is the one way this package searches: with real BM25 statistics

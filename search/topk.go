@@ -139,8 +139,25 @@ func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Q
 			return nil, err
 		}
 	}
+	// passes moves the filter to its first document at or after id.
 	var fcur *bsearch.DocumentMatch
 	fstarted := false
+	passes := func(id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
+		if fstarted && (fcur == nil || fcur.IndexInternalID.Compare(id) >= 0) {
+			return fcur, nil
+		}
+		if fcur != nil {
+			sctx.DocumentMatchPool.Put(fcur)
+		}
+		fstarted = true
+		return fs.Advance(sctx, id)
+	}
+	sparse := false
+	if est, ok := estimate(ctx, r, filter); ok {
+		if docs, err := r.DocCount(); err == nil && est*4 < docs {
+			sparse = true
+		}
+	}
 	n := float64(len(cs))
 
 	page := &pageHeap{}
@@ -164,27 +181,25 @@ func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Q
 		if cand == nil {
 			break
 		}
-		// The filter: skip ahead to its next document when it is ahead.
-		if !fstarted || (fcur != nil && fcur.IndexInternalID.Compare(cand) < 0) {
-			if fcur != nil {
-				sctx.DocumentMatchPool.Put(fcur)
-			}
-			fstarted = true
-			if fcur, err = fs.Advance(sctx, cand); err != nil {
+		// A sparse filter leads: skip to its next document when it is
+		// ahead. A broad one (a clearance) is only asked about documents
+		// that would enter the page.
+		if sparse {
+			if fcur, err = passes(cand); err != nil {
 				return nil, err
 			}
-		}
-		if fcur == nil {
-			break // nothing further passes the filter
-		}
-		if c := fcur.IndexInternalID.Compare(cand); c > 0 {
-			target := fcur.IndexInternalID
-			for _, c := range cs[ne:] {
-				if err := c.advance(sctx, target); err != nil {
-					return nil, err
-				}
+			if fcur == nil {
+				break // nothing further passes the filter
 			}
-			continue
+			if c := fcur.IndexInternalID.Compare(cand); c > 0 {
+				target := fcur.IndexInternalID
+				for _, c := range cs[ne:] {
+					if err := c.advance(sctx, target); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			}
 		}
 		// Score the essential clauses at cand, and move them on.
 		sum, matched := 0.0, 0
@@ -216,7 +231,14 @@ func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Q
 			}
 		}
 		score := float64(float32(sum * float64(matched) / n)) // quantize
-		if page.Len() < k || score >= theta {
+		enters := page.Len() < k || score >= theta
+		if enters && !sparse {
+			if fcur, err = passes(cand); err != nil {
+				return nil, err
+			}
+			enters = fcur != nil && fcur.IndexInternalID.Equals(cand)
+		}
+		if enters {
 			id, err := r.ExternalID(cand)
 			if err != nil {
 				return nil, err
