@@ -278,8 +278,12 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 	rss, hwm := procStatus(srv.pid(), "VmRSS"), procStatus(srv.pid(), "VmHWM")
 	srv.stop()
 
-	b.rep.printf("\n#### %d documents\n\nCatalog generated in %s; index built straight (search.Index.Index, batches of 500) in %s = **%.0f docs/s**; index on disk **%s**; server RSS after the HTTP runs %s (peak %s); load average %s.\n",
-		n, secs(ds.genTime), secs(ds.build), buildRate, mib(size), mib(rss), mib(hwm), loadavg())
+	built := fmt.Sprintf("Catalog generated in %s; index built straight (search.Index.Index, batches of 500) in %s = **%.0f docs/s**", secs(ds.genTime), secs(ds.build), buildRate)
+	if b.o.reuse != "" {
+		built = "Catalog and index reused from " + b.o.reuse
+	}
+	b.rep.printf("\n#### %d documents\n\n%s; index on disk **%s**; server RSS after the HTTP runs %s (peak %s); load average %s.\n",
+		n, built, mib(size), mib(rss), mib(hwm), loadavg())
 	var trs [][]string
 	byKey := map[string]latRow{}
 	for _, r := range rows {
