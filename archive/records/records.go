@@ -237,30 +237,26 @@ func (s *Service) spool(src io.Reader) (*os.File, error) {
 		f.Close()
 		return nil, &spoolError{err} // the file is left to the sweep of SpoolDir
 	}
-	w := &spoolWriter{f: f}
-	if _, err := io.CopyBuffer(w, src, make([]byte, 256<<10)); err != nil {
-		f.Close()
-		if w.err != nil {
-			return nil, &spoolError{w.err}
+	buf := make([]byte, 256<<10)
+	for {
+		// Whole buffers: the multipart reader yields at most 4 KiB a read,
+		// and a write per 4 KiB costs the server more than the hashing.
+		n, rerr := io.ReadFull(src, buf)
+		if n > 0 {
+			if _, err := f.Write(buf[:n]); err != nil {
+				f.Close()
+				return nil, &spoolError{err}
+			}
 		}
-		return nil, err
+		switch rerr {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF:
+			return f, nil
+		default:
+			f.Close()
+			return nil, rerr
+		}
 	}
-	return f, nil
-}
-
-// spoolWriter tells a failure of the server's own disk from one reading
-// the client's body, which io.Copy reports alike.
-type spoolWriter struct {
-	f   *os.File
-	err error
-}
-
-func (w *spoolWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	if err != nil {
-		w.err = err
-	}
-	return n, err
 }
 
 // spoolError is a failure to write an upload to the spool directory.
