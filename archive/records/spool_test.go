@@ -224,6 +224,28 @@ func TestSpool(t *testing.T) {
 		if len(originals) != 1 || originals[0] != archive.OriginalKey(d.SHA256) {
 			t.Errorf("originals after the failed uploads: %v, want only %s", originals, archive.OriginalKey(d.SHA256))
 		}
+
+		// A new version goes the same way; a refused one leaves nothing.
+		v2 := pdfOf(8, 17<<20)
+		st, err := stage(bytes.NewReader(v2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd, err := s.AddVersion(ctx, clerk, d.ID, st)
+		if err != nil || nd.Version != 2 {
+			t.Fatalf("AddVersion = %+v, %v; want version 2", nd, err)
+		}
+		check("after a new version")
+		if info, err := s.Blobs.Stat(ctx, archive.OriginalKey(nd.SHA256)); err != nil || info.Size != int64(len(v2)) {
+			t.Errorf("the new version's original: %+v, %v", info, err)
+		}
+		if st, err = stage(bytes.NewReader(v2)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddVersion(ctx, clerk, d.ID, st); !errors.Is(err, archive.ErrConflict) {
+			t.Errorf("AddVersion of the current version's bytes = %v, want %v", err, archive.ErrConflict)
+		}
+		check("after a refused version")
 	})
 }
 

@@ -54,6 +54,9 @@ func TestObjectLock(t *testing.T) {
 	if info, err := s.Stat(ctx, key+"-lon"); err != nil || info.Size != int64(len(big)) {
 		t.Fatalf("Stat after the parallel Put = %+v, %v; want size %d", info, err, len(big))
 	}
+	if err := s.DeleteAllVersions(ctx, key+"-lon"); err != nil {
+		t.Fatal(err)
+	}
 	// Retention in governance mode is accepted by the server.
 	if err := s.Put(ctx, key+"2", strings.NewReader("bản gốc 2"), -1); err != nil {
 		t.Fatal(err)

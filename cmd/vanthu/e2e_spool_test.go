@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 )
 
 // spoolFiles lists the spool files of the server: upload-* names in
@@ -184,4 +186,52 @@ func TestE2ESpoolDiskFull(t *testing.T) {
 	}
 	d := s.mustUpload(t, tok, "cong-van.pdf", fakePDF(42, 2<<20), nil)
 	t.Logf("then a 2 MiB upload → 201, id %s", d.ID)
+}
+
+// With VANTHU_S3_OBJECT_LOCK the spooled original goes up in parallel parts
+// with a Content-MD5 each, and the document's retention and legal hold are
+// set on it in storage.
+func TestE2EObjectLockUpload(t *testing.T) {
+	st := sharedS3(t)
+	data := filepath.Join(t.TempDir(), "data")
+	tok := addUser(t, data, "clerk", "clerk")
+	s := startServer(t, data, append(st.env, "VANTHU_S3_OBJECT_LOCK=true")...)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if enabled, _, _, _, err := st.client.GetObjectLockConfig(ctx, st.bucket); err != nil || enabled != "Enabled" {
+		t.Skipf("this S3 server did not create the bucket with object lock: %q, %v", enabled, err)
+	}
+	big := fakePDF(51, 20<<20)
+	d := s.mustUpload(t, tok, "ho-so-giu.pdf", big, map[string]string{
+		"issued_at": time.Now().Format("2006-01-02"), "retention": "10", "retention_basis": "Thông tư 10/2022/TT-BNV", "legal_hold": "true"})
+	key := "originals/sha256/" + d.SHA256[:2] + "/" + d.SHA256[2:4] + "/" + d.SHA256
+	t.Cleanup(func() {
+		// The bucket's clean-up bypasses governance retention, not holds.
+		off := minio.LegalHoldDisabled
+		_ = st.client.PutObjectLegalHold(context.Background(), st.bucket, key, minio.PutObjectLegalHoldOptions{Status: &off})
+	})
+	if d.SHA256 != sha(big) {
+		t.Fatalf("document sha256 %s, want %s", d.SHA256, sha(big))
+	}
+	hold, err := st.client.GetObjectLegalHold(ctx, st.bucket, key, minio.GetObjectLegalHoldOptions{})
+	if err != nil || hold == nil || *hold != minio.LegalHoldEnabled {
+		t.Errorf("legal hold on %s = %v, %v; want ON", key, hold, err)
+	}
+	// HEAD, not GetObjectRetention: minio-go does not parse versitygw's
+	// <ObjectLockRetention> reply.
+	oi, err := st.client.StatObject(ctx, st.bucket, key, minio.StatObjectOptions{})
+	mode := oi.Metadata.Get("X-Amz-Object-Lock-Mode")
+	until, perr := time.Parse(time.RFC3339, oi.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date"))
+	if err != nil || mode == "" || perr != nil || until.Before(time.Now().AddDate(9, 0, 0)) {
+		t.Errorf("retention on %s: mode %q until %v (%v), %v; want about ten years", key, mode, until, perr, err)
+	} else {
+		t.Logf("20 MiB original on an object-lock bucket: legal hold %s, retention %s until %s", *hold, mode, until.Format("2006-01-02"))
+	}
+	if f := s.spoolFiles(t); len(f) > 0 {
+		t.Errorf("spool files left: %v", f)
+	}
+	r, got, err := s.original(ctx, tok, d.ID)
+	if err != nil || r.status != http.StatusOK || got != d.SHA256 {
+		t.Errorf("download: %v, sha256 %s, %v", r.status, got, err)
+	}
 }
