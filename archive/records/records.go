@@ -173,6 +173,14 @@ var errTooLarge = errors.New("upload exceeds the size limit")
 // sniffed from the first bytes. Nothing is left behind on failure.
 func (s *Service) Stage(ctx context.Context, filename string, body io.Reader) (*Staged, error) {
 	s.init()
+	// A spooled upload meets the store only once it is received in full:
+	// ask first, so that an outage is answered before the clerk has sent
+	// a large file, as the streaming upload did after its first part.
+	if p, ok := s.Blobs.(pinger); ok && s.SpoolDir != "" {
+		if err := p.Ping(ctx); err != nil {
+			return nil, storageDown(err)
+		}
+	}
 	lim := &limitReader{r: body, max: s.MaxUpload}
 	head := make([]byte, ingest.SniffLen)
 	n, err := io.ReadFull(lim, head)
@@ -222,6 +230,11 @@ func (s *Service) Stage(ctx context.Context, filename string, body io.Reader) (*
 	}
 	st.SHA256, st.Size = hex.EncodeToString(h.Sum(nil)), lim.n
 	return st, nil
+}
+
+// pinger is implemented by both blob stores (for readiness checks).
+type pinger interface {
+	Ping(context.Context) error
 }
 
 // spool copies src to a new file in SpoolDir with constant memory. The file

@@ -363,3 +363,45 @@ func TestSpoolDiskFull(t *testing.T) {
 		t.Errorf("spool files left after the upload that fit: %v", left)
 	}
 }
+
+// downStore is a store whose server does not answer.
+type downStore struct{ archive.BlobStore }
+
+func (downStore) Ping(context.Context) error {
+	return fmt.Errorf("s3: ping: %w: connection refused", archive.ErrUnavailable)
+}
+
+// countingReader counts what was read of an upload's body.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// With the store down, a spooled upload is refused with the outage's 503
+// before a byte of its body is read, not after the whole file was sent.
+func TestSpoolStorageDown(t *testing.T) {
+	st, err := fsstore.New(filepath.Join(t.TempDir(), "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := spoolService(t, downStore{st})
+	body := &countingReader{r: bytes.NewReader(pdfOf(60, 8<<20))}
+	_, err = s.Stage(t.Context(), "ho-so.pdf", body)
+	var ae *archive.Error
+	if !errors.Is(err, archive.ErrUnavailable) || !errors.As(err, &ae) || ae.Code != "storage_unavailable" {
+		t.Fatalf("Stage with the store down = %v, want %v storage_unavailable", err, archive.ErrUnavailable)
+	}
+	if body.n > 0 {
+		t.Errorf("Stage read %d bytes of the body before refusing", body.n)
+	}
+	if left := spoolLeft(t, s.SpoolDir); len(left) > 0 {
+		t.Errorf("spool files left: %v", left)
+	}
+}
