@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"os"
@@ -89,6 +90,8 @@ func Run(t *testing.T, newStore func(t *testing.T) archive.BlobStore) {
 		{"FailingReader", testFailingReader},
 		{"Cancelled", testCancelled},
 		{"ConcurrentPut", testConcurrentPut},
+		{"PutReaderAt", testPutReaderAt},
+		{"FailingReaderAt", testFailingReaderAt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -504,6 +507,102 @@ func testConcurrentPut(t *testing.T, s archive.BlobStore) {
 	if got, _ := get(t, s, key); !bytes.Equal(got, data) {
 		t.Errorf("Get(%q) after concurrent Puts: %d bytes differ from the %d put", key, len(got), len(data))
 	}
+}
+
+// testPutReaderAt puts bodies that also read at offsets, as a spooled
+// upload is put (S3 then sends the parts of a large one in parallel): the
+// stored bytes are exactly what Read would have yielded.
+func testPutReaderAt(t *testing.T, s archive.BlobStore) {
+	ctx := t.Context()
+	f, err := os.CreateTemp(t.TempDir(), "spool-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, Generate(8, LargeSize+123)); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int64{1, 4 * MiB, LargeSize + 123} {
+		key := fmt.Sprintf("originals/at-%d", n)
+		if err := s.Put(ctx, key, io.NewSectionReader(f, 0, n), n); err != nil {
+			t.Fatalf("Put(%q, section of a file, size %d) = %v, want nil", key, n, err)
+		}
+		rc, info, err := s.Get(ctx, key)
+		if err != nil {
+			t.Fatalf("Get(%q) = %v", key, err)
+		}
+		got := sum(rc)
+		rc.Close()
+		if want := sum(Generate(8, n)); got != want || info.Size != n {
+			t.Errorf("Get(%q) after a Put of %d bytes from a file: size %d sha256 %s, want %s", key, n, info.Size, got, want)
+		}
+	}
+	// A reader already partly read: only the rest is the body.
+	data := readAll(t, Generate(9, 20*MiB))
+	r := bytes.NewReader(data)
+	if _, err := r.Seek(10, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, "originals/at-rest", r, int64(len(data)-10)); err != nil {
+		t.Fatalf("Put(a bytes.Reader at offset 10) = %v, want nil", err)
+	}
+	if got, _ := get(t, s, "originals/at-rest"); !bytes.Equal(got, data[10:]) {
+		t.Errorf("Put of a bytes.Reader at offset 10 stored %d bytes, want the %d after the offset", len(got), len(data)-10)
+	}
+	// A section longer than the file behind it is a body shorter than its size.
+	err = s.Put(ctx, "originals/at-short", io.NewSectionReader(f, 0, LargeSize+124), LargeSize+124)
+	if !errors.Is(err, archive.ErrInvalid) {
+		t.Errorf("Put(a section one byte past the end of its file) = %v, want %v", err, archive.ErrInvalid)
+	}
+	wantNothing(t, s, "originals/at-short")
+}
+
+// testFailingReaderAt fails or cancels a Put from a reader that reads at
+// offsets part-way through: nothing is stored.
+func testFailingReaderAt(t *testing.T, s archive.BlobStore) {
+	boom := errors.New("spool disk failed")
+	for _, n := range []int64{4 * MiB, LargeSize} {
+		const key = "originals/failing-at"
+		r := io.NewSectionReader(&atReader{r: readerAtOf(Generate(6, n)), failAt: n / 2, err: boom}, 0, n)
+		if err := s.Put(t.Context(), key, r, n); !errors.Is(err, boom) {
+			t.Errorf("Put(%d bytes from a reader failing at offset %d) = %v, want %v", n, n/2, err, boom)
+		}
+		wantNothing(t, s, key)
+
+		ctx, cancel := context.WithCancel(t.Context())
+		r = io.NewSectionReader(&atReader{r: readerAtOf(Generate(6, n)), failAt: n / 2, cancel: cancel}, 0, n)
+		err := s.Put(ctx, key, r, n)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Put(%d bytes from a reader cancelling at offset %d) = %v, want %v", n, n/2, err, context.Canceled)
+		}
+		wantNothing(t, s, key)
+	}
+}
+
+func readerAtOf(r io.Reader) *bytes.Reader {
+	b, _ := io.ReadAll(r)
+	return bytes.NewReader(b)
+}
+
+// atReader reads at offsets until failAt, then fails with err, or cancels
+// the upload and keeps supplying data (the store must notice the context).
+type atReader struct {
+	r      io.ReaderAt
+	failAt int64
+	err    error
+	cancel context.CancelFunc
+}
+
+func (a *atReader) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > a.failAt {
+		if a.cancel != nil {
+			a.cancel()
+		} else {
+			return 0, a.err
+		}
+	}
+	return a.r.ReadAt(p, off)
 }
 
 // Generate returns n deterministic pseudo-random bytes without holding them

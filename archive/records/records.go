@@ -4,11 +4,13 @@
 // HTTP.
 //
 // The write order for an upload is fixed: the original's bytes go to the blob
-// store first (under a temporary key, then promoted to their content
-// address), then one catalog transaction records the document, its version,
-// the audit event and the queued work, and only then is the upload
-// acknowledged. A crash at any point leaves at most an orphan object, which
-// the start-up sweep removes, and never a catalog row without its object.
+// store first, at their content address (spooled to a local file while they
+// are received and hashed, then put there; on the filesystem store streamed
+// under a temporary key and renamed there), then one catalog transaction
+// records the document, its version, the audit event and the queued work,
+// and only then is the upload acknowledged. A crash at any point leaves at
+// most an orphan object, which the start-up sweep removes, and never a
+// catalog row without its object.
 //
 // (DESIGN.md places this service in package archive itself; it lives here
 // because it must use the concrete SQLite catalog, which imports archive.)
@@ -26,9 +28,11 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,6 +51,14 @@ type Service struct {
 
 	// MaxUpload is the largest original accepted, in bytes.
 	MaxUpload int64
+	// SpoolDir, when set, is the local directory an upload is written to
+	// while it is received and hashed; it is then put straight to its
+	// content address with its size known, so an S3 store sends it in
+	// parallel parts and never copies it again. Empty streams uploads into
+	// the store under a temporary key and moves them to their content
+	// address, which costs nothing on the filesystem store (a rename) and
+	// a full server-side copy on S3.
+	SpoolDir string
 	// MaxClassification is the highest secrecy level this deployment may
 	// hold (VANTHU_MAX_CLASSIFICATION).
 	MaxClassification archive.Classification
@@ -60,6 +72,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	waiters map[string][]chan struct{} // document id → uploads waiting for its extraction
+	storing map[string]*keyLock        // content address → uploads storing it (promote)
 	wake    chan struct{}              // nudges the queue workers
 	once    sync.Once
 }
@@ -67,6 +80,7 @@ type Service struct {
 func (s *Service) init() {
 	s.once.Do(func() {
 		s.waiters = map[string][]chan struct{}{}
+		s.storing = map[string]*keyLock{}
 		s.wake = make(chan struct{}, 1)
 		if s.Log == nil {
 			s.Log = slog.Default()
@@ -121,14 +135,18 @@ func NotFound() error {
 	return archive.Errorf(archive.ErrNotFound, "not_found", "no document with that id")
 }
 
-// Staged is an original streamed into the blob store under a temporary key,
-// with its hash and type known, not yet registered.
+// Staged is an original received in full, with its hash and type known,
+// not yet registered: spooled to a local file (Service.SpoolDir), or
+// streamed into the blob store under a temporary key. Register or Discard
+// releases it.
 type Staged struct {
 	TmpKey      string
 	SHA256      string
 	Size        int64
 	ContentType string
 	Filename    string
+
+	spool *os.File // unlinked already; closing it frees the space
 }
 
 // limitReader fails once more than max bytes have been read.
@@ -155,6 +173,14 @@ var errTooLarge = errors.New("upload exceeds the size limit")
 // sniffed from the first bytes. Nothing is left behind on failure.
 func (s *Service) Stage(ctx context.Context, filename string, body io.Reader) (*Staged, error) {
 	s.init()
+	// A spooled upload meets the store only once it is received in full:
+	// ask first, so that an outage is answered before the clerk has sent
+	// a large file, as the streaming upload did after its first part.
+	if p, ok := s.Blobs.(pinger); ok && s.SpoolDir != "" {
+		if err := p.Ping(ctx); err != nil {
+			return nil, storageDown(err)
+		}
+	}
 	lim := &limitReader{r: body, max: s.MaxUpload}
 	head := make([]byte, ingest.SniffLen)
 	n, err := io.ReadFull(lim, head)
@@ -171,21 +197,30 @@ func (s *Service) Stage(ctx context.Context, filename string, body io.Reader) (*
 	}
 	h := sha256.New()
 	src := io.TeeReader(io.MultiReader(bytesReader(head), lim), h)
-	tmp := archive.UploadsPrefix + uuid.NewString()
-	if err := s.Blobs.Put(ctx, tmp, src, -1); err != nil {
+	st := &Staged{ContentType: mime, Filename: SanitizeFilename(filename)}
+	if s.SpoolDir != "" {
+		st.spool, err = s.spool(src)
+	} else {
+		st.TmpKey = archive.UploadsPrefix + uuid.NewString()
+		err = s.Blobs.Put(ctx, st.TmpKey, src, -1)
+	}
+	if err != nil {
 		// Put leaves nothing visible on failure; delete anyway in case a
 		// backend kept a partial object.
-		s.discardAfter(err, &Staged{TmpKey: tmp})
+		s.discardAfter(err, st)
+		var se *spoolError
 		switch {
 		case lim.exceeded:
 			return nil, s.tooLarge()
+		case errors.As(err, &se):
+			return nil, se.public()
 		case errors.Is(err, archive.ErrNoSpace):
 			return nil, &archive.Error{Kind: archive.ErrNoSpace, Code: "insufficient_storage",
 				Message: "the archive's storage is full; the file was not stored, and nothing else was changed", Err: err}
 		case errors.Is(err, archive.ErrUnavailable):
 			return nil, storageDown(err)
 		case ctx.Err() != nil:
-			return nil, archive.Errorf(archive.ErrInvalid, "upload_interrupted", "the upload was interrupted before it finished")
+			return nil, uploadInterrupted()
 		}
 		var ae *archive.Error
 		if errors.As(err, &ae) {
@@ -193,8 +228,68 @@ func (s *Service) Stage(ctx context.Context, filename string, body io.Reader) (*
 		}
 		return nil, &archive.Error{Kind: archive.ErrInvalid, Code: "bad_body", Message: "the upload could not be read to the end", Err: err}
 	}
-	return &Staged{TmpKey: tmp, SHA256: hex.EncodeToString(h.Sum(nil)), Size: lim.n, ContentType: mime,
-		Filename: SanitizeFilename(filename)}, nil
+	st.SHA256, st.Size = hex.EncodeToString(h.Sum(nil)), lim.n
+	return st, nil
+}
+
+// pinger is implemented by both blob stores (for readiness checks).
+type pinger interface {
+	Ping(context.Context) error
+}
+
+// spool copies src to a new file in SpoolDir with constant memory. The file
+// is unlinked at once and lives on through its descriptor only, so nothing
+// of it outlasts the Staged, or the process: even after kill -9 the kernel
+// frees the space and there is nothing to sweep.
+func (s *Service) spool(src io.Reader) (*os.File, error) {
+	f, err := os.CreateTemp(s.SpoolDir, "upload-*")
+	if err != nil {
+		return nil, &spoolError{err}
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, &spoolError{err} // the file is left to the sweep of SpoolDir
+	}
+	buf := make([]byte, 256<<10)
+	for {
+		// Whole buffers: the multipart reader yields at most 4 KiB a read,
+		// and a write per 4 KiB costs the server more than the hashing.
+		n, rerr := io.ReadFull(src, buf)
+		if n > 0 {
+			if _, err := f.Write(buf[:n]); err != nil {
+				f.Close()
+				return nil, &spoolError{err}
+			}
+		}
+		switch rerr {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF:
+			return f, nil
+		default:
+			f.Close()
+			return nil, rerr
+		}
+	}
+}
+
+// spoolError is a failure to write an upload to the spool directory.
+type spoolError struct{ err error }
+
+func (e *spoolError) Error() string { return "records: spooling an upload: " + e.err.Error() }
+func (e *spoolError) Unwrap() error { return e.err }
+
+// public is what the client is told: a full disk is the operator's to fix
+// (507); anything else is a fault of this server (500, logged).
+func (e *spoolError) public() error {
+	if errors.Is(e.err, syscall.ENOSPC) || errors.Is(e.err, syscall.EDQUOT) {
+		return &archive.Error{Kind: archive.ErrNoSpace, Code: "insufficient_storage",
+			Message: "the server's own disk is too full to receive this file before storing it; nothing was stored and nothing else was changed. Please tell the administrator", Err: e}
+	}
+	return e
+}
+
+func uploadInterrupted() error {
+	return archive.Errorf(archive.ErrInvalid, "upload_interrupted", "the upload was interrupted before it finished")
 }
 
 func storageDown(err error) error {
@@ -208,7 +303,11 @@ func (s *Service) tooLarge() error {
 
 // Discard removes a staged upload that will not be registered.
 func (s *Service) Discard(st *Staged) {
-	if st != nil {
+	switch {
+	case st == nil:
+	case st.spool != nil:
+		_ = st.spool.Close()
+	case st.TmpKey != "":
 		_ = s.Blobs.Delete(context.Background(), st.TmpKey)
 	}
 }
@@ -218,7 +317,7 @@ func (s *Service) Discard(st *Staged) {
 // double the client's wait for its 503, so it runs in the background then;
 // what it cannot remove, the start-up sweep does.
 func (s *Service) discardAfter(err error, st *Staged) {
-	if errors.Is(err, archive.ErrUnavailable) {
+	if st.spool == nil && errors.Is(err, archive.ErrUnavailable) {
 		go s.Discard(st)
 		return
 	}
@@ -332,9 +431,20 @@ func (s *Service) Register(ctx context.Context, a Actor, st *Staged, fields map[
 // extractWaitMaxSize is the largest upload whose extraction Register waits for.
 const extractWaitMaxSize = 32 << 20
 
-// promote moves a staged upload to its content address. Same bytes → same
-// object: if the address exists, the staged copy is simply dropped.
+// promote stores a staged upload at its content address: puts the spool
+// file there, or moves the temporary key. The staged copy is gone
+// afterwards, whatever happened. Same bytes → same object: if the address
+// exists, the staged copy is simply dropped. Nothing here ever deletes the
+// content address, even after a failure: another document may hold it.
 func (s *Service) promote(ctx context.Context, st *Staged, key string) error {
+	// Identical uploads arriving together store their bytes once: the
+	// second waits for the first's Put and then finds its object.
+	unlock, err := s.lockKey(ctx, key)
+	if err != nil {
+		s.Discard(st)
+		return uploadInterrupted()
+	}
+	defer unlock()
 	if _, err := s.Blobs.Stat(ctx, key); err == nil {
 		s.Discard(st)
 		return nil
@@ -342,14 +452,54 @@ func (s *Service) promote(ctx context.Context, st *Staged, key string) error {
 		s.discardAfter(err, st)
 		return storageDown(err)
 	}
-	if err := s.Blobs.Move(ctx, st.TmpKey, key); err != nil {
+	if st.spool != nil {
+		err = s.Blobs.Put(ctx, key, io.NewSectionReader(st.spool, 0, st.Size), st.Size)
+		s.Discard(st)
+	} else if err = s.Blobs.Move(ctx, st.TmpKey, key); err != nil {
 		s.discardAfter(err, st)
-		if errors.Is(err, archive.ErrNoSpace) {
-			return &archive.Error{Kind: archive.ErrNoSpace, Code: "insufficient_storage", Message: "the archive's storage is full; the file was not stored", Err: err}
-		}
-		return storageDown(err)
 	}
-	return nil
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, archive.ErrNoSpace):
+		return &archive.Error{Kind: archive.ErrNoSpace, Code: "insufficient_storage", Message: "the archive's storage is full; the file was not stored", Err: err}
+	case ctx.Err() != nil:
+		return uploadInterrupted()
+	}
+	return storageDown(err)
+}
+
+// keyLock serialises the uploads storing one content address in this
+// process; n counts its holder and waiters.
+type keyLock struct {
+	ch chan struct{}
+	n  int
+}
+
+func (s *Service) lockKey(ctx context.Context, key string) (unlock func(), err error) {
+	s.init()
+	s.mu.Lock()
+	l := s.storing[key]
+	if l == nil {
+		l = &keyLock{ch: make(chan struct{}, 1)}
+		s.storing[key] = l
+	}
+	l.n++
+	s.mu.Unlock()
+	release := func() {
+		s.mu.Lock()
+		if l.n--; l.n == 0 {
+			delete(s.storing, key)
+		}
+		s.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
 }
 
 var vietnam = time.FixedZone("ICT", 7*3600)

@@ -10,12 +10,15 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -35,6 +38,9 @@ const (
 	smallObject = 5 << 20
 	// maxCopy is the largest object S3 copies in one CopyObject request.
 	maxCopy = 5 << 30
+	// parallelParts is how many parts of a body that reads at offsets (a
+	// spooled upload) are uploaded at once.
+	parallelParts = 4
 	// copyPartSize is the part size of server-side copies of large objects:
 	// small enough that each part copies well within ioIdleTimeout.
 	copyPartSize = 64 << 20
@@ -214,8 +220,14 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 		}
 		body = bytes.NewReader(nil)
 	case size > 0:
-		exact = &exactReader{r: src, left: size}
-		body = exact
+		if ra, ok := wholeReaderAt(r, size); ok {
+			ps := &partSource{src: src, ra: ra, size: size}
+			ps.seq = io.NewSectionReader(ps, 0, size)
+			body = ps
+		} else {
+			exact = &exactReader{r: src, left: size}
+			body = exact
+		}
 	default:
 		var head bytes.Buffer
 		if _, err := head.ReadFrom(io.LimitReader(src, smallObject+1)); err != nil {
@@ -234,10 +246,109 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 		// Buckets with object lock reject writes without an integrity header.
 		SendContentMd5: s.objectLock,
 	}
+	if ps, ok := body.(*partSource); ok && size > partSize {
+		return s.putParts(ctx, key, ps, opts)
+	}
 	if _, err := s.client.PutObject(ctx, s.bucket, key, body, size, opts); err != nil {
 		return s.putFail(ctx, key, src, exact, err)
 	}
 	return nil
+}
+
+// putParts uploads a body that reads at offsets as a multipart upload whose
+// parts go up parallelParts at a time, each part reading its own range, so
+// nothing is buffered and the server's disk, not one connection, sets the
+// pace. (minio-go has such an upload, but it aborts a failed upload while
+// other parts are still being written; versitygw then keeps the upload,
+// holding space until the next start. Here the abort waits for every part
+// request to return.)
+func (s *Store) putParts(ctx context.Context, key string, body *partSource, opts minio.PutObjectOptions) error {
+	n, partLen, lastLen, err := minio.OptimalPartInfo(body.size, partSize)
+	if err != nil {
+		return fmt.Errorf("s3: put %s: %w: %w", key, archive.ErrTooLarge, err)
+	}
+	core := minio.Core{Client: s.client}
+	id, err := core.NewMultipartUpload(ctx, s.bucket, key, opts)
+	if err != nil {
+		return s.putFail(ctx, key, body.src, nil, err)
+	}
+	parts := make([]minio.CompletePart, n)
+	var (
+		once    sync.Once
+		failure error
+		stop    = make(chan struct{})
+		next    = make(chan int)
+		wg      sync.WaitGroup
+	)
+	fail := func(err error) {
+		once.Do(func() { failure = err; close(stop) })
+	}
+	for range min(parallelParts, n) {
+		wg.Go(func() {
+			for i := range next {
+				off, size := int64(i)*partLen, partLen
+				if i == n-1 {
+					size = lastLen
+				}
+				var po minio.PutObjectPartOptions
+				if opts.SendContentMd5 {
+					h := md5.New()
+					if _, err := io.Copy(h, io.NewSectionReader(body, off, size)); err != nil {
+						fail(err)
+						continue
+					}
+					po.Md5Base64 = base64.StdEncoding.EncodeToString(h.Sum(nil))
+				}
+				p, err := core.PutObjectPart(ctx, s.bucket, key, id, i+1, io.NewSectionReader(body, off, size), size, po)
+				if err != nil {
+					fail(err)
+					continue
+				}
+				parts[i] = minio.CompletePart{PartNumber: p.PartNumber, ETag: p.ETag}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-stop:
+			break feed
+		case <-ctx.Done():
+			fail(ctx.Err())
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if failure == nil {
+		_, failure = core.CompleteMultipartUpload(ctx, s.bucket, key, id, parts, opts)
+	}
+	if failure != nil {
+		s.abortUpload(ctx, key, id)
+		return s.putFail(ctx, key, body.src, nil, failure)
+	}
+	return nil
+}
+
+// abortUpload aborts a failed multipart upload even when ctx is done. A
+// part whose request was cancelled may still land on the server after the
+// abort, so it asks again while the server still lists the upload's parts.
+// What it cannot abort (the server is down), AbortIncompleteUploads does at
+// the next start.
+func (s *Store) abortUpload(ctx context.Context, key, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	core := minio.Core{Client: s.client}
+	for try := 0; try < 3; try++ {
+		if err := core.AbortMultipartUpload(ctx, s.bucket, key, id); err != nil && code(err) != minio.NoSuchUpload {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+		if _, err := core.ListObjectParts(ctx, s.bucket, key, id, 0, 1); err != nil {
+			return // NoSuchUpload: gone
+		}
+	}
 }
 
 // putFail blames a failed upload on the right side: the caller's context,
@@ -246,8 +357,8 @@ func (s *Store) putFail(ctx context.Context, key string, src *source, exact *exa
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("s3: put %s: %w", key, ctx.Err())
-	case src.err != nil:
-		return fmt.Errorf("s3: put %s: reading: %w", key, src.err)
+	case src.readErr() != nil:
+		return fmt.Errorf("s3: put %s: reading: %w", key, src.readErr())
 	case exact != nil && exact.err != nil:
 		return fmt.Errorf("s3: put %s: %w", key, exact.err)
 	}
@@ -542,6 +653,7 @@ func notImplemented(err error) bool {
 type source struct {
 	ctx context.Context
 	r   io.Reader
+	mu  sync.Mutex // parallel parts report errors concurrently
 	err error
 }
 
@@ -551,7 +663,70 @@ func (s *source) Read(p []byte) (int, error) {
 	}
 	n, err := s.r.Read(p)
 	if err != nil && err != io.EOF {
+		s.failed(err)
+	}
+	return n, err
+}
+
+func (s *source) failed(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
 		s.err = err
+	}
+}
+
+func (s *source) readErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// wholeReaderAt returns r as an io.ReaderAt when its bytes from offset 0 are
+// exactly what Read would yield, size of them: an unread *io.SectionReader,
+// *bytes.Reader or *strings.Reader of that size (a spooled upload).
+func wholeReaderAt(r io.Reader, size int64) (io.ReaderAt, bool) {
+	ra, ok := r.(interface {
+		io.ReaderAt
+		io.Seeker
+		Size() int64
+	})
+	if !ok || ra.Size() != size {
+		return nil, false
+	}
+	if off, err := ra.Seek(0, io.SeekCurrent); err != nil || off != 0 {
+		return nil, false
+	}
+	return ra, true
+}
+
+// partSource is the body of a Put whose reader reads at offsets: minio-go
+// then uploads the parts of a large object in parallel, each part reading
+// its own range, with no part buffered in memory (its stream of one part
+// after another, for unknown sizes or object-lock buckets, holds a 16 MiB
+// buffer and waits for each part). Like source, it stops on cancellation
+// and keeps the reader's own error.
+type partSource struct {
+	src  *source
+	ra   io.ReaderAt
+	size int64
+	seq  *io.SectionReader // over ReadAt, for minio-go's sequential paths
+}
+
+func (p *partSource) Read(b []byte) (int, error) { return p.seq.Read(b) }
+
+func (p *partSource) ReadAt(b []byte, off int64) (int, error) {
+	if err := p.src.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := p.ra.ReadAt(b, off)
+	switch {
+	case err == io.EOF && off+int64(n) < p.size:
+		// The reader shrank under us (a truncated spool file).
+		err = fmt.Errorf("body %d bytes shorter than the declared size: %w", p.size-off-int64(n), archive.ErrInvalid)
+		p.src.failed(err)
+	case err != nil && err != io.EOF:
+		p.src.failed(err)
 	}
 	return n, err
 }

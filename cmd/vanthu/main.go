@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -184,6 +185,18 @@ func (cfg *config) settle() error {
 		return fmt.Errorf("VANTHU_S3_SSL=%q must be true or false", v)
 	}
 	return nil
+}
+
+// uploadSpool is where uploads are written while they are received, before
+// they are stored (records.Service.SpoolDir): DATA/tmp in S3 mode, so the
+// original is put once at its content address in parallel parts; none with
+// the filesystem store, whose rename from a temporary key is free. openApp
+// creates the directory, and the start-up sweep empties it.
+func (cfg config) uploadSpool() string {
+	if cfg.S3.Endpoint == "" {
+		return ""
+	}
+	return filepath.Join(cfg.Data, "tmp")
 }
 
 func env(k, def string) string {
