@@ -58,6 +58,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger, withIndex bool) 
 	}
 	a.svc = &records.Service{Blobs: a.store, Catalog: cat, Log: log, MaxUpload: cfg.MaxUpload,
 		MaxClassification: cfg.MaxClassification, ExtractWait: 5 * time.Second}
+	a.svc.SpoolDir = cfg.uploadSpool() // S3 mode: DATA/tmp, see uploadSpool
 	keyPath := env("VANTHU_AUDIT_KEY", filepath.Join(cfg.Data, "keys", "audit-ed25519.pem"))
 	if a.svc.AuditKey, err = records.LoadOrCreateAuditKey(keyPath); err != nil {
 		a.close()

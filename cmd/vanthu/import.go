@@ -117,7 +117,6 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// Extraction runs here; indexing is left queued for the server's one
 	// index writer (the index belongs to the running service).
 	a.svc.ExtractWait = 3 * time.Minute
-	a.svc.SpoolDir = cfg.uploadSpool()
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
 	w, err := a.extractionWorkers()

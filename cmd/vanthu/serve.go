@@ -27,7 +27,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.close()
-	a.svc.SpoolDir = cfg.uploadSpool()
 	staged, orphans, err := a.sweep(ctx)
 	if err != nil {
 		log.Warn("start-up sweep failed; it will run again at the next start", "err", err)
