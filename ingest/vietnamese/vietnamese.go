@@ -34,7 +34,9 @@ func isTone(r rune) bool {
 // Only open syllables ending in oa, oe, uy move their tone; quý keeps it on y,
 // and closed syllables (hoàng, thuyền) are the same in both styles.
 func Normalize(s string) string {
-	if s == "" {
+	if s == "" || normalized(s) {
+		// Extracted text is stored normalized, and the index normalizes
+		// it again: most calls change nothing.
 		return s
 	}
 	// Invalid UTF-8 becomes U+FFFD here, once, so that Normalize and Fold
@@ -311,4 +313,148 @@ func foldRune(enc string, r rune) (kind uint8, to string) {
 		return foldSame, ""
 	}
 	return foldSlow, ""
+}
+
+// normalized reports that Normalize would return s unchanged. It may say
+// false when it would not (Normalize then does the work), never the other
+// way round. It accepts valid UTF-8 made only of ASCII, precomposed
+// Vietnamese letters (an ASCII letter with tone and vowel marks, as NFC
+// writes them), đ, and runes that neither NFC nor NFD changes or joins to
+// a neighbour (“ ” – …, CJK); such a string is NFC. And no word may end in
+// oa, oe or uy (not quy) with a tone in the word but not on its o or u:
+// the only words whose tone placeTone moves.
+func normalized(s string) bool {
+	var w wordState
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			if lc := c | 0x20; 'a' <= lc && lc <= 'z' {
+				w.add(normEntry{kind: normLetter, base: lc})
+			} else if !w.end() {
+				return false
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		e := normOf(s[i:i+size], r)
+		i += size
+		switch e.kind {
+		case normSlow:
+			return false
+		case normLetter:
+			w.add(e)
+		default:
+			if !w.end() {
+				return false
+			}
+		}
+	}
+	return w.end()
+}
+
+// wordState follows the last three letters of the current word.
+type wordState struct {
+	n                 int
+	toned             bool
+	prev2, prev, last normEntry
+}
+
+func (w *wordState) add(e normEntry) {
+	w.n++
+	w.toned = w.toned || e.tone
+	w.prev2, w.prev, w.last = w.prev, w.last, e
+}
+
+// end closes the word; false means placeTone might move its tone.
+func (w *wordState) end() bool {
+	ok := true
+	if w.n >= 2 && w.toned && !w.prev.tone && !w.prev.mark && !w.last.mark {
+		p, l := w.prev.base, w.last.base
+		pair := p == 'o' && (l == 'a' || l == 'e') || p == 'u' && l == 'y'
+		qu := p == 'u' && w.n >= 3 && w.prev2.base == 'q' && !w.prev2.mark && !w.prev2.tone
+		ok = !pair || qu
+	}
+	*w = wordState{}
+	return ok
+}
+
+// How normalized treats one rune.
+const (
+	normSlow     = iota // anything else: let Normalize do the work
+	normBoundary        // not part of a word, and unchanged
+	normLetter          // part of a word, unchanged by NFC
+)
+
+type normEntry struct {
+	kind uint8
+	base byte // a Vietnamese letter's ASCII letter, lower case; 0 for others
+	tone bool // it carries a tone mark
+	mark bool // it carries another mark (circumflex, breve, horn)
+}
+
+var normTable [foldHi - foldLo + 1]normEntry
+
+func init() {
+	for r := rune(foldLo); r <= foldHi; r++ {
+		normTable[r-foldLo] = classifyNorm(r)
+	}
+}
+
+// classifyNorm decides a rune of the table's range once, at init.
+func classifyNorm(r rune) normEntry {
+	enc := string(r)
+	if e := plainNorm(enc, r); e.kind != normSlow {
+		return e
+	}
+	// A precomposed letter: NFC's own form of an ASCII letter and marks.
+	nfc := norm.NFC.PropertiesString(enc)
+	if !norm.NFC.IsNormalString(enc) || !nfc.BoundaryBefore() || !unicode.IsLetter(r) {
+		return normEntry{}
+	}
+	d := []rune(norm.NFD.String(enc))
+	c := d[0] | 0x20
+	if len(d) < 2 || d[0] >= utf8.RuneSelf || c < 'a' || c > 'z' {
+		return normEntry{}
+	}
+	e := normEntry{kind: normLetter, base: byte(c)}
+	for _, m := range d[1:] {
+		switch {
+		case isTone(m) && !e.tone:
+			e.tone = true
+		case m == '\u0302' || m == '\u0306' || m == '\u031B':
+			e.mark = true
+		default:
+			return normEntry{}
+		}
+	}
+	return e
+}
+
+// plainNorm classifies a rune that no normalization changes or combines:
+// no decomposition, combining class 0, not a mark, not joined to the rune
+// before it by NFC (Hangul vowels, some Indic vowel signs are).
+func plainNorm(enc string, r rune) normEntry {
+	if isHangul(r) || unicode.Is(unicode.Mn, r) {
+		return normEntry{}
+	}
+	d := norm.NFD.PropertiesString(enc)
+	if d.Decomposition() != nil || d.CCC() != 0 || !d.BoundaryBefore() || !norm.NFC.PropertiesString(enc).BoundaryBefore() {
+		return normEntry{}
+	}
+	if unicode.IsLetter(r) {
+		return normEntry{kind: normLetter}
+	}
+	return normEntry{kind: normBoundary}
+}
+
+// normOf classifies a non-ASCII rune r encoded as enc.
+func normOf(enc string, r rune) normEntry {
+	if foldLo <= r && r <= foldHi {
+		return normTable[r-foldLo]
+	}
+	if r == utf8.RuneError && len(enc) == 1 {
+		return normEntry{} // invalid UTF-8 becomes U+FFFD
+	}
+	return plainNorm(enc, r)
 }
