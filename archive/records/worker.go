@@ -377,9 +377,36 @@ func (s *Service) SearchDoc(ctx context.Context, id string) (*search.Doc, error)
 	if err != nil {
 		return nil, err
 	}
+	parsed, _ := s.Catalog.Parsed(ctx, id) // unreadable: no citations
+	links, err := s.Catalog.DocumentTaskLinks(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return searchDoc(sqlite.IndexSource{Doc: d, Text: text, Parsed: parsed, Links: links}), nil
+}
+
+// SearchDocs calls fn with the index entries of every document in the
+// catalog, batch documents read at a time (the last batch may be shorter),
+// and how many catalog rows the batch covered: disposed documents have no
+// entry but count. The entries are the ones SearchDoc builds, read with two
+// queries per batch instead of four per document (vanthu reindex).
+func (s *Service) SearchDocs(ctx context.Context, batch int, fn func(docs []search.Doc, rows int) error) error {
+	return s.Catalog.IndexSources(ctx, batch, func(srcs []sqlite.IndexSource) error {
+		docs := make([]search.Doc, 0, len(srcs))
+		for _, src := range srcs {
+			if src.Doc.DisposedAt == "" {
+				docs = append(docs, *searchDoc(src))
+			}
+		}
+		return fn(docs, len(srcs))
+	})
+}
+
+func searchDoc(src sqlite.IndexSource) *search.Doc {
+	d := src.Doc
 	sd := &search.Doc{
 		ID: d.ID, Number: d.Number, Type: d.Type, TypeName: d.TypeName, Issuer: d.Issuer, Level: d.Level,
-		Classification: d.Classification, Subject: d.Subject, Body: text, Signer: d.Signer, Direction: d.Direction,
+		Classification: d.Classification, Subject: d.Subject, Body: src.Text, Signer: d.Signer, Direction: d.Direction,
 		Tags: d.Tags, Status: d.TextStatus,
 	}
 	if _, valid, _, _ := SignatureSummary(d.Signatures); valid > 0 {
@@ -393,19 +420,13 @@ func (s *Service) SearchDoc(ctx context.Context, id string) (*search.Doc, error)
 	} else {
 		sd.RegisteredAt = d.CreatedAt
 	}
-	if p, err := s.Catalog.Parsed(ctx, id); err == nil {
-		sd.Cites = citedNumbers(p)
-	}
-	links, err := s.Catalog.DocumentTaskLinks(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range links {
+	sd.Cites = citedNumbers(src.Parsed)
+	for _, l := range src.Links {
 		if t := strconv.FormatInt(l.TaskID, 10); !slices.Contains(sd.Tasks, t) {
 			sd.Tasks = append(sd.Tasks, t)
 		}
 	}
-	return sd, nil
+	return sd
 }
 
 // manifestLoop rewrites manifests whose write was queued.

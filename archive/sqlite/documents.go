@@ -350,6 +350,77 @@ func (c *Catalog) AllDocumentIDs(ctx context.Context, fn func(ids []string) erro
 	}
 }
 
+// IndexSource is what the search index is built from for one document:
+// its row, extracted text, parser output and task links.
+type IndexSource struct {
+	Doc    *archive.Document
+	Text   string // "" when none was extracted
+	Parsed []byte // JSON, "{}" when none
+	Links  []TaskLink
+}
+
+// IndexSources calls fn with every document and what its index entry needs,
+// up to batch documents at a time in id order: two queries per batch where
+// reading document by document takes four per document (for reindex).
+func (c *Catalog) IndexSources(ctx context.Context, batch int, fn func([]IndexSource) error) error {
+	after := ""
+	for {
+		rows, err := c.read.QueryContext(ctx, `SELECT `+docCols+`, parsed,
+			COALESCE((SELECT text FROM texts WHERE document_id = documents.id), '')
+			FROM documents WHERE id > ? ORDER BY id LIMIT ?`, after, batch)
+		if err != nil {
+			return unavailable("read documents", err)
+		}
+		var out []IndexSource
+		for rows.Next() {
+			var src IndexSource
+			var parsed string
+			d, err := scanDoc(scanWith{rows, []any{&parsed, &src.Text}})
+			if err != nil {
+				rows.Close()
+				return unavailable("read documents", err)
+			}
+			src.Doc, src.Parsed = d, []byte(parsed)
+			out = append(out, src)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return unavailable("read documents", err)
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		first, last := out[0].Doc.ID, out[len(out)-1].Doc.ID
+		links, err := c.taskLinks(ctx, `document_id BETWEEN ? AND ?`, first, last)
+		if err != nil {
+			return err
+		}
+		// Links come in the order DocumentTaskLinks gives them (created_at,
+		// task_id), and each document keeps it.
+		at := make(map[string]int, len(out))
+		for i := range out {
+			at[out[i].Doc.ID] = i
+		}
+		for _, l := range links {
+			if i, ok := at[l.DocumentID]; ok {
+				out[i].Links = append(out[i].Links, l)
+			}
+		}
+		if err := fn(out); err != nil {
+			return err
+		}
+		after = last
+	}
+}
+
+// scanWith scans a documents row followed by more columns.
+type scanWith struct {
+	rows  *sql.Rows
+	extra []any
+}
+
+func (s scanWith) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.extra...)...) }
+
 // CountDocuments returns how many documents the catalog holds.
 func (c *Catalog) CountDocuments(ctx context.Context) (int64, error) {
 	var n int64

@@ -64,7 +64,7 @@ func (b *bench) reindex(ctx context.Context) error {
 	}
 	rate := float64(n) / took.Seconds()
 	base := float64(n) / ds.build.Seconds()
-	b.rep.printf("\n### Reindex\n\n`vanthu reindex --data DIR` on a generated catalog of %d documents with their texts (fs mode; it deletes the index and rebuilds it from the catalog, batches of 1,000 ids read with `SearchDoc`, indexed 500 at a time). Baseline: the same documents indexed straight with `search.Index.Index` in batches of 500 (%s). Last line: %q.\n",
+	b.rep.printf("\n### Reindex\n\n`vanthu reindex --data DIR` on a generated catalog of %d documents with their texts (fs mode; it deletes the index and rebuilds it from the catalog, documents read 500 at a time with `Service.SearchDocs`, one batch ahead of the indexer, indexed 500 at a time). Baseline: the same documents indexed straight with `search.Index.Index` in batches of 500 (%s). Last line: %q.\n",
 		n, baselineNote, last)
 	perDoc := func(d time.Duration) string {
 		if d <= 0 {

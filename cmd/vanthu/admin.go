@@ -332,7 +332,7 @@ func cmdReindex(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	total, _ := a.catalog.CountDocuments(ctx)
-	err = a.reindexAll(ctx, func(done int) {
+	err = a.reindexAll(ctx, reindexBatch, func(done int) {
 		fmt.Fprintf(stdout, "indexed %d/%d\n", done, total)
 	})
 	if err != nil {

@@ -57,7 +57,14 @@ func TestHasDiacritics(t *testing.T) {
 func FuzzNormalize(f *testing.F) {
 	f.Add("hoà thuỷ quý")
 	f.Add(norm.NFD.String("Cộng hoà"))
+	f.Add("ệ\u0301\u0F73가≠\xff\U0001D165\U0001D16D")
+	f.Add("Ủy ban hoà quy quý ÝOA “khoẻ” \u1100\u1161")
 	f.Fuzz(func(t *testing.T, s string) {
+		// The fast paths must agree with the definitions on any input.
+		checkBoth(t, s)
+		checkBoth(t, Normalize(s))
+		checkNormalize(t, s)
+		checkNormalize(t, Normalize(s))
 		n := Normalize(s)
 		if Normalize(n) != n {
 			t.Errorf("Normalize not idempotent on %q", s)
