@@ -108,6 +108,9 @@ func (w weights) plainQueries(t string) []query.Query {
 func (w weights) plainShingles(a, b string) []query.Query {
 	var qs []query.Query
 	for _, f := range w.fields() {
+		if f.acc == fSubject {
+			continue // as in shingleQueries
+		}
 		qs = append(qs, termQ(fold(a)+" "+fold(b), f.fsh, f.boost*w.shingle))
 	}
 	return qs
@@ -129,9 +132,17 @@ func (w weights) requiredWord(t string, accented bool) query.Query {
 // shingleQueries score two adjacent syllables typed together: Vietnamese
 // words are mostly two syllables, and this is what recovers most of what a
 // word segmenter would give.
+//
+// Pairs are searched in the body only: the body holds the trích yếu too,
+// and subject pairs bought nothing on ALQAC (without them: recall@1 0.908,
+// MRR 0.932 accented; 0.913, 0.934 unaccented) while they were a quarter
+// of a query's clauses.
 func (w weights) shingleQueries(a, b string, accented bool) []query.Query {
 	var qs []query.Query
 	for _, f := range w.fields() {
+		if f.acc == fSubject {
+			continue
+		}
 		boost := f.boost * w.shingle
 		if accented {
 			qs = append(qs, termQ(a+" "+b, f.sh, boost))
