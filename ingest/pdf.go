@@ -158,6 +158,7 @@ func checkPDFEnd(path string) error {
 // metadata parser wants). Pages are separated by form feeds.
 func popplerText(ctx context.Context, exe, path string) ([]string, error) {
 	cmd := exec.CommandContext(ctx, exe, "-enc", "UTF-8", "-q", path, "-")
+	cmd.SysProcAttr = toolAttr()
 	out := &cappedBuffer{max: 128 << 20}
 	var stderr tailBuffer
 	stderr.max = 4 << 10
