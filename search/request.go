@@ -232,9 +232,18 @@ func (ix *Index) searchTopK(ctx context.Context, r Request, should []query.Query
 	// bitmap operation per segment (Bleve's "unadorned" optimisation), so
 	// the filters are conjunctions here, not leapfrogs.
 	var terms, other []query.Query
+	present := map[[2]string]bool{}
+	for _, q := range should {
+		if tq, ok := q.(*query.TermQuery); ok {
+			present[[2]string{tq.FieldVal, tq.Term}] = true
+		}
+	}
 	for _, q := range should {
 		switch q := q.(type) {
 		case *query.TermQuery:
+			if impliedPair(q, present) {
+				continue // its documents are already counted through its words
+			}
 			terms = append(terms, q)
 		case *filteredQuery:
 			other = append(other, conj(q.q, q.filter))
@@ -325,6 +334,23 @@ func hasPhrase(qs []query.Query) bool {
 		}
 	}
 	return false
+}
+
+// pairWords maps a shingle field to the field of its single syllables.
+var pairWords = map[string]string{fSubjectSh: fSubject, fSubjectFoldSh: fSubjectFold, fBodySh: fBody, fBodyFoldSh: fBodyFold}
+
+// impliedPair reports whether a two-syllable clause can match only
+// documents that a clause of one of its syllables, also in the query,
+// matches too: the pair "a b" in body_sh means "a" is in body. Such clauses
+// add nothing to a count of matches (they still rank). A syllable too
+// common to be searched (dropCommon) leaves its pairs in.
+func impliedPair(q *query.TermQuery, present map[[2]string]bool) bool {
+	words, ok := pairWords[q.FieldVal]
+	if !ok {
+		return false
+	}
+	a, b, ok := strings.Cut(q.Term, " ")
+	return ok && (present[[2]string{words, a}] || present[[2]string{words, b}])
 }
 
 // empty is the result of a search that matches nothing, facets included.
