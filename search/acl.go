@@ -31,11 +31,7 @@ type visibility struct {
 }
 
 func (ix *Index) visibility(ctx context.Context, clearance archive.Classification) (*visibility, error) {
-	adv, err := ix.bi.Advanced()
-	if err != nil {
-		return nil, err
-	}
-	r, err := adv.Reader()
+	r, err := ix.reader()
 	if err != nil {
 		return nil, err
 	}

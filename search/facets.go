@@ -124,11 +124,7 @@ func (c *facetCache) retain(segs []*scorch.SegmentSnapshot) {
 // their facet values, without scoring. ok is false when the index is not
 // a scorch index the cache can read; the caller then asks Bleve.
 func (ix *Index) countMatches(ctx context.Context, q query.Query, facets bool) (total uint64, out map[string][]FacetTerm, ok bool, err error) {
-	adv, err := ix.bi.Advanced()
-	if err != nil {
-		return 0, nil, false, err
-	}
-	r, err := adv.Reader()
+	r, err := ix.reader()
 	if err != nil {
 		return 0, nil, false, err
 	}

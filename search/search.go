@@ -24,6 +24,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"vanthu/archive"
 	"vanthu/ingest/vietnamese"
@@ -305,15 +306,21 @@ func numberFoldKey(s string) string {
 	}, s)
 }
 
+// reader is a snapshot of the index for the searchers this package builds
+// itself; the caller closes it.
+func (ix *Index) reader() (index.IndexReader, error) {
+	adv, err := ix.bi.Advanced()
+	if err != nil {
+		return nil, err
+	}
+	return adv.Reader()
+}
+
 // exists reports whether q matches any document: the first hit of an
 // unscored searcher (term conjunctions become one bitmap AND), without a
 // collector.
 func (ix *Index) exists(ctx context.Context, q query.Query) (bool, error) {
-	adv, err := ix.bi.Advanced()
-	if err != nil {
-		return false, err
-	}
-	r, err := adv.Reader()
+	r, err := ix.reader()
 	if err != nil {
 		return false, err
 	}

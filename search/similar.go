@@ -121,11 +121,7 @@ func (ix *Index) keyTerms(ctx context.Context, subject, body string) ([]keyTerm,
 		}
 		return tf
 	}
-	adv, err := ix.bi.Advanced()
-	if err != nil {
-		return nil, err
-	}
-	r, err := adv.Reader()
+	r, err := ix.reader()
 	if err != nil {
 		return nil, err
 	}

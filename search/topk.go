@@ -65,11 +65,7 @@ func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Q
 	if err != nil {
 		return nil, err
 	}
-	adv, err := ix.bi.Advanced()
-	if err != nil {
-		return nil, err
-	}
-	r, err := adv.Reader()
+	r, err := ix.reader()
 	if err != nil {
 		return nil, err
 	}
