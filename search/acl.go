@@ -1,10 +1,7 @@
 package search
 
 import (
-	"context"
-
 	"github.com/blevesearch/bleve/v2/search/query"
-	index "github.com/blevesearch/bleve_index_api"
 
 	"vanthu/archive"
 )
@@ -21,97 +18,68 @@ import (
 // documents (a term in many secret documents weighs a little less), and
 // prefix expansions are not pruned.
 type visibility struct {
-	ctx    context.Context
-	ix     *Index
-	r      index.IndexReader
+	v      *view
 	acl    query.Query
 	hidden uint64 // documents the caller cannot see, an upper bound
 	seen   map[[2]string]bool
-	dfs    map[[2]string]uint64
 }
 
-func (ix *Index) visibility(ctx context.Context, clearance archive.Classification) (*visibility, error) {
-	r, err := ix.reader()
+func (v *view) visibility(clearance archive.Classification) (*visibility, error) {
+	vis := &visibility{v: v, acl: aclFilter(clearance), seen: map[[2]string]bool{}}
+	dict, err := v.r.FieldDict(fClass)
 	if err != nil {
-		return nil, err
-	}
-	v := &visibility{ctx: ctx, ix: ix, r: r, acl: aclFilter(clearance), seen: map[[2]string]bool{}}
-	dict, err := r.FieldDict(fClass)
-	if err != nil {
-		r.Close()
 		return nil, err
 	}
 	defer dict.Close()
 	for {
 		e, err := dict.Next()
 		if err != nil {
-			r.Close()
 			return nil, err
 		}
 		if e == nil {
 			break
 		}
 		if !clearance.Allows(archive.Classification(e.Term)) {
-			v.hidden += e.Count
+			vis.hidden += e.Count
 		}
 	}
-	return v, nil
+	return vis, nil
 }
 
-func (v *visibility) close() { v.r.Close() }
-
 // visible reports whether some document the caller may see has term in
-// field. A term in more documents than are hidden is visible without a
-// search; only rare terms cost a count.
-func (v *visibility) visible(field, term string) bool {
+// field. A term in more documents than are hidden is visible without
+// looking further; a rarer one is checked against the clearance's
+// documents.
+func (vis *visibility) visible(field, term string) bool {
 	k := [2]string{field, term}
-	if ok, done := v.seen[k]; done {
+	if ok, done := vis.seen[k]; done {
 		return ok
 	}
-	ok := v.probe(field, term)
-	v.seen[k] = ok
+	ok := vis.probe(field, term)
+	vis.seen[k] = ok
 	return ok
 }
 
-// df is the number of documents with term in field (hidden ones included).
-func (v *visibility) df(field, term string) (uint64, error) {
-	k := [2]string{field, term}
-	if n, ok := v.dfs[k]; ok {
-		return n, nil
-	}
-	tfr, err := v.r.TermFieldReader(v.ctx, []byte(term), field, false, false, false)
-	if err != nil {
-		return 0, err
-	}
-	n := tfr.Count()
-	tfr.Close()
-	if v.dfs == nil {
-		v.dfs = map[[2]string]uint64{}
-	}
-	v.dfs[k] = n
-	return n, nil
-}
-
-func (v *visibility) probe(field, term string) bool {
-	df, err := v.df(field, term)
+func (vis *visibility) probe(field, term string) bool {
+	df, err := vis.v.df(field, term)
 	if err != nil {
 		return true // keep the clause; the search reports the error
 	}
 	switch {
 	case df == 0:
 		return false
-	case df > v.hidden:
+	case df > vis.hidden:
 		return true
 	}
-	ok, err := v.ix.exists(v.ctx, conj(termQ(term, field, 1), v.acl))
+	ok, err := vis.v.exists(conj(termQ(term, field, 1), vis.acl))
 	return err != nil || ok
 }
 
 // prune drops optional term clauses that match no visible document.
-func (v *visibility) prune(qs []query.Query) []query.Query {
+func (vis *visibility) prune(qs []query.Query) []query.Query {
 	out := qs[:0]
 	for _, q := range qs {
-		if tq, ok := q.(*query.TermQuery); ok && !v.visible(tq.FieldVal, tq.Term) {
+		if tq, ok := q.(*query.TermQuery); ok && !vis.visible(tq.FieldVal, tq.Term) {
 			continue
 		}
 		out = append(out, q)
@@ -129,7 +97,7 @@ const commonShare = 0.5
 // dropCommon removes optional term clauses whose term is in more than
 // commonShare of the documents, as long as a rarer clause remains to carry
 // the query (a query made only of common words keeps them all).
-func (v *visibility) dropCommon(qs []query.Query, docs uint64) []query.Query {
+func (vis *visibility) dropCommon(qs []query.Query, docs uint64) []query.Query {
 	if docs < 1000 {
 		return qs // small archives: nothing to gain, and every word counts
 	}
@@ -142,7 +110,7 @@ func (v *visibility) dropCommon(qs []query.Query, docs uint64) []query.Query {
 			rare++
 			continue
 		}
-		if n, err := v.df(tq.FieldVal, tq.Term); err == nil && n > limit {
+		if n, err := vis.v.df(tq.FieldVal, tq.Term); err == nil && n > limit {
 			common[i] = true
 		} else {
 			rare++

@@ -121,92 +121,68 @@ func (c *facetCache) retain(segs []*scorch.SegmentSnapshot) {
 }
 
 // countMatches counts the documents q matches and, when facets is true,
-// their facet values, without scoring. ok is false when the index is not
-// a scorch index the cache can read; the caller then asks Bleve.
-func (ix *Index) countMatches(ctx context.Context, q query.Query, facets bool) (total uint64, out map[string][]FacetTerm, ok bool, err error) {
-	r, err := ix.reader()
+// their facet values, without scoring.
+func (v *view) countMatches(q query.Query, facets bool) (total uint64, out map[string][]FacetTerm, err error) {
+	b, err := v.eval(q)
 	if err != nil {
-		return 0, nil, false, err
+		return 0, nil, err
 	}
-	defer r.Close()
-	snap, isScorch := r.(*scorch.IndexSnapshot)
-	if !isScorch {
-		return 0, nil, false, nil
+	total = b.count()
+	if !facets {
+		return total, nil, nil
 	}
-	segs := snap.Segments()
-	offsets := make([]uint64, len(segs)+1)
-	ords := make([][]uint32, len(segs))
-	for i, ss := range segs {
-		offsets[i+1] = offsets[i] + ss.Segment().Count()
-		if facets {
-			if ords[i], err = ix.facets.segment(ss); err != nil {
-				return 0, nil, false, err
-			}
+	fc := v.ix.facets
+	ords := make([][]uint32, len(v.segs))
+	for i, ss := range v.segs {
+		if b[i] == nil {
+			continue
+		}
+		if ords[i], err = fc.segment(ss); err != nil {
+			return 0, nil, err
 		}
 	}
-	ix.facets.retain(segs)
-
-	ctx, err = ix.searchContext(ctx)
-	if err != nil {
-		return 0, nil, false, err
-	}
-	s, err := q.Searcher(ctx, r, ix.bi.Mapping(), bsearch.SearcherOptions{Score: "none"})
-	if err != nil {
-		return 0, nil, false, err
-	}
-	defer s.Close()
-	sctx := &bsearch.SearchContext{DocumentMatchPool: bsearch.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0), IndexReader: r}
+	fc.retain(v.segs)
 
 	var counts [len(facetOrder)][]int
-	if facets {
-		ix.facets.mu.Lock()
-		for i := range counts {
-			counts[i] = make([]int, len(ix.facets.terms[i])+1)
-		}
-		ix.facets.mu.Unlock()
+	fc.mu.Lock()
+	for i := range counts {
+		counts[i] = make([]int, len(fc.terms[i])+1)
 	}
-	seg := 0
-	for {
-		d, err := s.Next(sctx)
-		if err != nil {
-			return 0, nil, false, err
+	fc.mu.Unlock()
+	buf := make([]uint32, 256)
+	const nf = uint32(len(facetOrder))
+	for s, bm := range b {
+		if bm == nil {
+			continue
 		}
-		if d == nil {
-			break
-		}
-		total++
-		if total&4095 == 0 && ctx.Err() != nil {
-			return 0, nil, false, ctx.Err()
-		}
-		if facets {
-			g := d.IndexInternalID.Value()
-			for seg+1 < len(segs) && g >= offsets[seg+1] {
-				seg++
-			}
-			o := ords[seg][(g-offsets[seg])*uint64(len(facetOrder)):]
-			for i := range counts {
-				counts[i][o[i]]++
+		segOrds := ords[s]
+		it := bm.ManyIterator()
+		for n := it.NextMany(buf); n > 0; n = it.NextMany(buf) {
+			for _, d := range buf[:n] {
+				o := segOrds[d*nf : d*nf+nf]
+				for i := range counts {
+					counts[i][o[i]]++
+				}
 			}
 		}
-		sctx.DocumentMatchPool.Put(d)
-	}
-	if !facets {
-		return total, nil, true, nil
+		if err := v.ctx.Err(); err != nil {
+			return 0, nil, err
+		}
 	}
 	out = make(map[string][]FacetTerm, len(facetOrder))
-	ix.facets.mu.Lock()
+	fc.mu.Lock()
 	for i, f := range facetOrder {
 		ts := []FacetTerm{}
 		for o := 1; o < len(counts[i]); o++ {
 			if counts[i][o] > 0 {
-				ts = append(ts, FacetTerm{Term: ix.facets.terms[i][o-1], Count: counts[i][o]})
+				ts = append(ts, FacetTerm{Term: fc.terms[i][o-1], Count: counts[i][o]})
 			}
 		}
 		out[f] = ts
 	}
-	ix.facets.mu.Unlock()
+	fc.mu.Unlock()
 	topFacets(out)
-	return total, out, true, nil
+	return total, out, nil
 }
 
 // topFacets orders each facet by count (then value) and keeps facetSize.

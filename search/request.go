@@ -84,8 +84,13 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		return nil, err
 	}
 	filter := r.filter()
+	v, err := ix.view(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer v.close()
 	exact := func(key string) bool {
-		ok, err := ix.exists(ctx, conj(termQ(key, fNumber, 1), filter))
+		ok, err := v.exists(conj(termQ(key, fNumber, 1), filter))
 		return err == nil && ok
 	}
 	must, should, not, plain := defaultWeights.build(p, exact, filter)
@@ -106,7 +111,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		}
 	}
 	if len(should) > 0 {
-		vis, err := ix.visibility(ctx, r.Clearance)
+		vis, err := v.visibility(r.Clearance)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -117,7 +122,6 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		if plain = vis.prune(plain); len(plain) > 0 {
 			should = append(should, &filteredQuery{q: disj(plain...), filter: termQ("1", fPlain, 1)})
 		}
-		vis.close()
 		if len(should) == 0 && len(must) == 0 {
 			// Every word is absent from what the caller may see. Without
 			// this, an empty query would list everything.
@@ -135,7 +139,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	q := &filteredQuery{q: text, filter: filter}
 
 	if sortBy == SortRelevance && after == nil && topKApplies(must, should, not) {
-		out, err := ix.searchTopK(ctx, r, should, filter, key)
+		out, err := v.searchTopK(r, should, filter, key)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -160,11 +164,9 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	var facets map[string][]FacetTerm
 	bleveFacets := r.Facets && hasPhrase(append(must, not...))
 	if r.Facets && !bleveFacets {
-		var ok bool
-		if _, facets, ok, err = ix.countMatches(ctx, conj(text, filter), true); err != nil {
+		if _, facets, err = v.countMatches(conj(text, filter), true); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		bleveFacets = !ok
 	}
 	if bleveFacets {
 		req.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, maxFacetTerms))
@@ -225,51 +227,24 @@ func splitFacets(fr *bsearch.FacetResult) map[string][]FacetTerm {
 // searchTopK is the first page of a relevance search of optional clauses:
 // the page from topK, the total and facets from a pass that counts every
 // match without scoring it.
-func (ix *Index) searchTopK(ctx context.Context, r Request, should []query.Query, filter query.Query, key uint64) (*Result, error) {
-	// Term clauses in one disjunction, so the counting pass ORs their
-	// posting bitmaps instead of merging iterators.
-	// Unscored, a conjunction or disjunction of term queries becomes one
-	// bitmap operation per segment (Bleve's "unadorned" optimisation), so
-	// the filters are conjunctions here, not leapfrogs.
-	var terms, other []query.Query
+func (v *view) searchTopK(r Request, should []query.Query, filter query.Query, key uint64) (*Result, error) {
+	ix, ctx := v.ix, v.ctx
 	present := map[[2]string]bool{}
 	for _, q := range should {
 		if tq, ok := q.(*query.TermQuery); ok {
 			present[[2]string{tq.FieldVal, tq.Term}] = true
 		}
 	}
+	var counted []query.Query
 	for _, q := range should {
-		switch q := q.(type) {
-		case *query.TermQuery:
-			if impliedPair(q, present) {
-				continue // its documents are already counted through its words
-			}
-			terms = append(terms, q)
-		case *filteredQuery:
-			other = append(other, conj(q.q, q.filter))
-		default:
-			other = append(other, q)
+		if tq, ok := q.(*query.TermQuery); ok && impliedPair(tq, present) {
+			continue // its documents are already counted through its words
 		}
+		counted = append(counted, q)
 	}
-	if len(terms) > 0 {
-		other = append(other, disj(terms...))
-	}
-	cq := conj(disj(other...), filter)
-	total, facets, ok, err := ix.countMatches(ctx, cq, r.Facets)
+	total, facets, err := v.countMatches(conj(disj(counted...), filter), r.Facets)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		count := bleve.NewSearchRequestOptions(cq, 0, 0, false)
-		count.Score = bleve.ScoreNone
-		if r.Facets {
-			count.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, maxFacetTerms))
-		}
-		res, err := ix.run(ctx, count)
-		if err != nil {
-			return nil, err
-		}
-		total, facets = res.Total, splitFacets(res.Facets[fFacets])
 	}
 	out := &Result{Total: total, Hits: []Hit{}}
 	if r.Facets {
@@ -278,7 +253,7 @@ func (ix *Index) searchTopK(ctx context.Context, r Request, should []query.Query
 	if total == 0 {
 		return out, nil
 	}
-	page, err := ix.topK(ctx, should, filter, r.Size+1)
+	page, err := v.topK(should, filter, r.Size+1)
 	if err != nil {
 		return nil, err
 	}

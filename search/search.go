@@ -22,8 +22,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
-	bsearch "github.com/blevesearch/bleve/v2/search"
-	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 
 	"vanthu/archive"
@@ -314,27 +312,6 @@ func (ix *Index) reader() (index.IndexReader, error) {
 		return nil, err
 	}
 	return adv.Reader()
-}
-
-// exists reports whether q matches any document: the first hit of an
-// unscored searcher (term conjunctions become one bitmap AND), without a
-// collector.
-func (ix *Index) exists(ctx context.Context, q query.Query) (bool, error) {
-	r, err := ix.reader()
-	if err != nil {
-		return false, err
-	}
-	defer r.Close()
-	if ctx, err = ix.searchContext(ctx); err != nil {
-		return false, err
-	}
-	s, err := q.Searcher(ctx, r, ix.bi.Mapping(), bsearch.SearcherOptions{Score: "none"})
-	if err != nil {
-		return false, err
-	}
-	defer s.Close()
-	d, err := s.Next(&bsearch.SearchContext{DocumentMatchPool: bsearch.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0), IndexReader: r})
-	return d != nil, err
 }
 
 // run is the one way this package searches: with real BM25 statistics

@@ -2,7 +2,6 @@ package search
 
 import (
 	"container/heap"
-	"context"
 	"math"
 	"slices"
 	"strings"
@@ -60,17 +59,9 @@ func topKApplies(must, should, not []query.Query) bool {
 // topK returns the k best documents of the disjunction of clauses within
 // filter, ordered by score (descending) and id, exactly as the Bleve query
 // filteredQuery{disj(clauses), filter} under quantize would rank them.
-func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Query, k int) ([]scoredDoc, error) {
-	ctx, err := ix.searchContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := ix.reader()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	m := ix.bi.Mapping()
+func (v *view) topK(clauses []query.Query, filter query.Query, k int) ([]scoredDoc, error) {
+	ctx, r := v.ctx, v.r
+	m := v.ix.bi.Mapping()
 
 	cs := make([]*clauseCursor, 0, len(clauses))
 	defer func() {
@@ -85,11 +76,10 @@ func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Q
 		}
 		cs = append(cs, &clauseCursor{s: s})
 	}
-	fs, err := filter.Searcher(ctx, r, m, bsearch.SearcherOptions{Score: "none"})
+	fb, err := v.eval(filter)
 	if err != nil {
 		return nil, err
 	}
-	defer fs.Close()
 
 	// The query norm, as Bleve's disjunction searcher sets it.
 	sumW := 0.0
@@ -127,7 +117,6 @@ func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Q
 	for _, c := range cs {
 		pool += c.s.DocumentMatchPoolSize()
 	}
-	pool += fs.DocumentMatchPoolSize()
 	sctx := &bsearch.SearchContext{DocumentMatchPool: bsearch.NewDocumentMatchPool(pool+2, 0), IndexReader: r}
 
 	for _, c := range cs {
@@ -135,25 +124,14 @@ func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Q
 			return nil, err
 		}
 	}
-	// passes moves the filter to its first document at or after id.
-	var fcur *bsearch.DocumentMatch
-	fstarted := false
-	passes := func(id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
-		if fstarted && (fcur == nil || fcur.IndexInternalID.Compare(id) >= 0) {
-			return fcur, nil
-		}
-		if fcur != nil {
-			sctx.DocumentMatchPool.Put(fcur)
-		}
-		fstarted = true
-		return fs.Advance(sctx, id)
-	}
+	// A filter much sparser than the query (a year, a type) leads: the
+	// clauses skip to its next document when it is ahead. A broad one (a
+	// clearance) is only asked about documents that would enter the page.
 	sparse := false
-	if est, ok := estimate(ctx, r, filter); ok {
-		if docs, err := r.DocCount(); err == nil && est*4 < docs {
-			sparse = true
-		}
+	if docs, err := r.DocCount(); err == nil && fb.count()*4 < docs {
+		sparse = true
 	}
+	fcur := v.cursor(fb)
 	n := float64(len(cs))
 
 	page := &pageHeap{}
@@ -181,14 +159,12 @@ func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Q
 		// ahead. A broad one (a clearance) is only asked about documents
 		// that would enter the page.
 		if sparse {
-			if fcur, err = passes(cand); err != nil {
-				return nil, err
-			}
-			if fcur == nil {
+			g, ok := fcur.seek(cand.Value())
+			if !ok {
 				break // nothing further passes the filter
 			}
-			if c := fcur.IndexInternalID.Compare(cand); c > 0 {
-				target := fcur.IndexInternalID
+			if g > cand.Value() {
+				target := index.NewIndexInternalID(nil, g)
 				for _, c := range cs[ne:] {
 					if err := c.advance(sctx, target); err != nil {
 						return nil, err
@@ -229,10 +205,7 @@ func (ix *Index) topK(ctx context.Context, clauses []query.Query, filter query.Q
 		score := float64(float32(sum * float64(matched) / n)) // quantize
 		enters := page.Len() < k || score >= theta
 		if enters && !sparse {
-			if fcur, err = passes(cand); err != nil {
-				return nil, err
-			}
-			enters = fcur != nil && fcur.IndexInternalID.Equals(cand)
+			enters = v.contains(fb, cand.Value())
 		}
 		if enters {
 			id, err := r.ExternalID(cand)
