@@ -2,6 +2,8 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# a patched dependency (search/zapx/VANTHU.md), needed to resolve modules
+COPY search/zapx/go.mod search/zapx/go.sum search/zapx/
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/vanthu ./cmd/vanthu
