@@ -38,6 +38,7 @@ type clauseCursor struct {
 	s   bsearch.Searcher
 	cur *bsearch.DocumentMatch // nil: exhausted
 	ub  float64                // the most this clause adds to a raw sum
+	b   bits                   // the documents it matches
 }
 
 // topKApplies reports whether a query can take the topK path: only
@@ -74,7 +75,12 @@ func (v *view) topK(clauses []query.Query, filter query.Query, k int) ([]scoredD
 		if err != nil {
 			return nil, err
 		}
-		cs = append(cs, &clauseCursor{s: s})
+		b, err := v.eval(q)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		cs = append(cs, &clauseCursor{s: s, b: b})
 	}
 	fb, err := v.eval(filter)
 	if err != nil {
@@ -185,7 +191,10 @@ func (v *view) topK(clauses []query.Query, filter query.Query, k int) ([]scoredD
 			}
 		}
 		// Probe the non-essential clauses, highest bound first, while
-		// the document can still reach the page.
+		// the document can still reach the page. A clause whose posting
+		// bitmap does not have the document is passed over without moving
+		// its searcher (a lookup instead of decoding postings).
+		seg, local := v.locate(cand.Value())
 		for i := ne - 1; i >= 0; i-- {
 			if page.Len() == k {
 				best := float64(matched+i+1) / n * (sum + prefixUB[i+1])
@@ -194,6 +203,9 @@ func (v *view) topK(clauses []query.Query, filter query.Query, k int) ([]scoredD
 				}
 			}
 			c := cs[i]
+			if bm := c.b[seg]; bm == nil || !bm.Contains(local) {
+				continue
+			}
 			if err := c.advance(sctx, cand); err != nil {
 				return nil, err
 			}

@@ -342,6 +342,16 @@ func (v *view) contains(b bits, g uint64) bool {
 	return s >= 0 && b[s] != nil && b[s].Contains(uint32(g-v.offsets[s]))
 }
 
+// locate is the segment holding global document number g, and g's number
+// in it; a g past the end gives an empty segment of the view.
+func (v *view) locate(g uint64) (seg int, local uint32) {
+	s := v.segment(g)
+	if s < 0 {
+		return 0, 0
+	}
+	return s, uint32(g - v.offsets[s])
+}
+
 // segment is the index of the segment holding global document number g,
 // or -1.
 func (v *view) segment(g uint64) int {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -13,6 +15,11 @@ import (
 // without facets, on an index kept by an earlier run (skipped otherwise):
 //
 //	VB_INDEX=WORK/search-100000/data/index go test ./cmd/vanthu-bench -run PerQuery -v
+//
+// VB_ONLY=words keeps the queries containing them, VB_ROUNDS=n repeats
+// each n times (5 by default), for a profile of one query:
+//
+//	VB_ONLY=trien VB_ROUNDS=200 VB_INDEX=… go test ./cmd/vanthu-bench -run PerQuery -cpuprofile cpu.pprof
 func TestPerQueryCPU(t *testing.T) {
 	dir := os.Getenv("VB_INDEX")
 	if dir == "" {
@@ -24,11 +31,18 @@ func TestPerQueryCPU(t *testing.T) {
 	}
 	defer ix.Close()
 	ctx := context.Background()
+	rounds := 5
+	if n, err := strconv.Atoi(os.Getenv("VB_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
 	for _, r := range benchQueries() {
+		if !strings.Contains(r.Q, os.Getenv("VB_ONLY")) {
+			continue
+		}
 		ix.Search(ctx, r)
 		c0 := rusage(syscall.RUSAGE_SELF)
 		var total uint64
-		for range 5 {
+		for range rounds {
 			res, err := ix.Search(ctx, r)
 			if err != nil {
 				t.Fatal(err)
@@ -38,10 +52,10 @@ func TestPerQueryCPU(t *testing.T) {
 		nf := r
 		nf.Facets = false
 		c1 := rusage(syscall.RUSAGE_SELF)
-		for range 5 {
+		for range rounds {
 			ix.Search(ctx, nf)
 		}
 		c2 := rusage(syscall.RUSAGE_SELF)
-		t.Logf("| %q%s | %d | %.0f ms | %.0f ms |", r.Q, filterNote(r), total, float64((c1-c0).Milliseconds())/5, float64((c2-c1).Milliseconds())/5)
+		t.Logf("| %q%s | %d | %.1f ms | %.1f ms |", r.Q, filterNote(r), total, float64((c1-c0).Milliseconds())/float64(rounds), float64((c2-c1).Milliseconds())/float64(rounds))
 	}
 }
