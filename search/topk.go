@@ -41,20 +41,11 @@ type clauseCursor struct {
 	b   bits                   // the documents it matches
 }
 
-// topKApplies reports whether a query can take the topK path: only
-// optional clauses, each a term query or a filtered disjunction of them.
+// topKApplies reports whether a query can take the topK path: optional
+// clauses only. Term clauses get a score bound and can be passed over;
+// any other clause (a prefix, a filtered disjunction) is always walked.
 func topKApplies(must, should, not []query.Query) bool {
-	if len(must) > 0 || len(not) > 0 || len(should) == 0 {
-		return false
-	}
-	for _, q := range should {
-		switch q.(type) {
-		case *query.TermQuery, *filteredQuery:
-		default:
-			return false
-		}
-	}
-	return true
+	return len(must) == 0 && len(not) == 0 && len(should) > 0
 }
 
 // topK returns the k best documents of the disjunction of clauses within
@@ -140,7 +131,7 @@ func (v *view) topK(clauses []query.Query, filter query.Query, k int) ([]scoredD
 	fcur := v.cursor(fb)
 	n := float64(len(cs))
 
-	page := &pageHeap{}
+	page := &pageHeap{r: r}
 	theta := math.Inf(-1) // the page's lowest score once it is full
 	ne := 0               // cs[:ne] are non-essential
 	var partial []int
@@ -220,19 +211,18 @@ func (v *view) topK(clauses []query.Query, filter query.Query, k int) ([]scoredD
 			enters = v.contains(fb, cand.Value())
 		}
 		if enters {
-			id, err := r.ExternalID(cand)
-			if err != nil {
-				return nil, err
-			}
-			d := scoredDoc{internal: slices.Clone(cand), id: id, score: score}
+			d := scoredDoc{internal: slices.Clone(cand), score: score}
 			if page.Len() < k {
 				heap.Push(page, d)
-			} else if page.worse((*page)[0], d) {
-				(*page)[0] = d
+			} else if page.worse(&page.docs[0], &d) {
+				page.docs[0] = d
 				heap.Fix(page, 0)
 			}
+			if page.err != nil {
+				return nil, page.err
+			}
 			if page.Len() == k {
-				theta = (*page)[0].score
+				theta = page.docs[0].score
 				for ne < len(cs) && float64(ne+1)/n*prefixUB[ne+1]*slack < theta {
 					ne++
 				}
@@ -249,8 +239,9 @@ func (v *view) topK(clauses []query.Query, filter query.Query, k int) ([]scoredD
 	out := make([]scoredDoc, page.Len())
 	for i := len(out) - 1; i >= 0; i-- {
 		out[i] = heap.Pop(page).(scoredDoc)
+		page.id(&out[i])
 	}
-	return out, nil
+	return out, page.err
 }
 
 // slack covers rounding: a raw score just under the page's lowest score
@@ -271,24 +262,38 @@ func (c *clauseCursor) advance(sctx *bsearch.SearchContext, id index.IndexIntern
 }
 
 // pageHeap is a min-heap of the page: its root is the worst document.
-type pageHeap []scoredDoc
+// Documents enter it by internal number; their ids, which break ties of
+// score, are read only when a tie needs one (reading an id decompresses
+// the document's stored fields, body included).
+type pageHeap struct {
+	docs []scoredDoc
+	r    index.IndexReader
+	err  error
+}
+
+// id fills in and returns d's external id.
+func (h *pageHeap) id(d *scoredDoc) string {
+	if d.id == "" && h.err == nil {
+		d.id, h.err = h.r.ExternalID(d.internal)
+	}
+	return d.id
+}
 
 // worse reports whether a ranks below b: lower score, or the same score
 // and a larger id (the sort is score descending, then id).
-func (h pageHeap) worse(a, b scoredDoc) bool {
+func (h *pageHeap) worse(a, b *scoredDoc) bool {
 	if a.score != b.score {
 		return a.score < b.score
 	}
-	return strings.Compare(a.id, b.id) > 0
+	return strings.Compare(h.id(a), h.id(b)) > 0
 }
 
-func (h pageHeap) Len() int           { return len(h) }
-func (h pageHeap) Less(i, j int) bool { return h.worse(h[i], h[j]) }
-func (h pageHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *pageHeap) Push(x any)        { *h = append(*h, x.(scoredDoc)) }
+func (h *pageHeap) Len() int           { return len(h.docs) }
+func (h *pageHeap) Less(i, j int) bool { return h.worse(&h.docs[i], &h.docs[j]) }
+func (h *pageHeap) Swap(i, j int)      { h.docs[i], h.docs[j] = h.docs[j], h.docs[i] }
+func (h *pageHeap) Push(x any)         { h.docs = append(h.docs, x.(scoredDoc)) }
 func (h *pageHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
+	x := h.docs[len(h.docs)-1]
+	h.docs = h.docs[:len(h.docs)-1]
 	return x
 }

@@ -6,6 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // only served when VANTHU_PPROF names a loopback address
+	"os"
 	"sync"
 	"time"
 
@@ -34,6 +37,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("start-up sweep", "staged_uploads_removed", staged, "orphan_originals_removed", orphans)
 	}
 
+	if addr := os.Getenv("VANTHU_PPROF"); addr != "" {
+		if err := servePprof(addr, log); err != nil {
+			return err
+		}
+	}
 	srv := &web.Server{Records: a.svc, Catalog: a.catalog, Index: a.index, Log: log,
 		IndexReady: a.ready.Load, StoragePing: a.ping}
 	srv.New()
@@ -75,5 +83,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	stopWork()
 	wg.Wait()
 	log.Info("stopped")
+	return nil
+}
+
+// servePprof serves Go's profiler (net/http/pprof) for performance work,
+// on a loopback address only: profiles show queries and document text.
+func servePprof(addr string, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("VANTHU_PPROF=%q: give a loopback address such as 127.0.0.1:6060", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("VANTHU_PPROF: %w", err)
+	}
+	log.Info("profiler listening", "addr", ln.Addr().String())
+	go func() { _ = http.Serve(ln, http.DefaultServeMux) }()
 	return nil
 }
