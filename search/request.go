@@ -242,7 +242,8 @@ func (v *view) searchTopK(r Request, should []query.Query, filter query.Query, k
 		}
 		counted = append(counted, q)
 	}
-	total, facets, err := v.countMatches(conj(disj(counted...), filter), r.Facets)
+	cq := conj(disj(counted...), filter)
+	total, facets, err := v.countMatches(cq, r.Facets)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +254,11 @@ func (v *view) searchTopK(r Request, should []query.Query, filter query.Query, k
 	if total == 0 {
 		return out, nil
 	}
-	page, err := v.topK(should, filter, r.Size+1)
+	matches, err := v.eval(cq) // kept by the view since the count
+	if err != nil {
+		return nil, err
+	}
+	page, err := v.topK(should, filter, matches, r.Size+1)
 	if err != nil {
 		return nil, err
 	}

@@ -50,8 +50,9 @@ func topKApplies(must, should, not []query.Query) bool {
 
 // topK returns the k best documents of the disjunction of clauses within
 // filter, ordered by score (descending) and id, exactly as the Bleve query
-// filteredQuery{disj(clauses), filter} under quantize would rank them.
-func (v *view) topK(clauses []query.Query, filter query.Query, k int) ([]scoredDoc, error) {
+// filteredQuery{disj(clauses), filter} under quantize would rank them;
+// matches are the documents that query matches (from the counting pass).
+func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k int) ([]scoredDoc, error) {
 	ctx, r := v.ctx, v.r
 	m := v.ix.bi.Mapping()
 
@@ -121,14 +122,17 @@ func (v *view) topK(clauses []query.Query, filter query.Query, k int) ([]scoredD
 			return nil, err
 		}
 	}
-	// A filter much sparser than the query (a year, a type) leads: the
-	// clauses skip to its next document when it is ahead. A broad one (a
-	// clearance) is only asked about documents that would enter the page.
+	// When few documents match (a year, a type, a rare word), they are
+	// taken one by one from the counting pass's bitmap, and only the
+	// clauses that have each are moved to it. Otherwise the essential
+	// clauses are walked, and the filter (a clearance, mostly) is asked
+	// only about documents that would enter the page.
 	sparse := false
-	if docs, err := r.DocCount(); err == nil && fb.count()*4 < docs {
+	if docs, err := r.DocCount(); err == nil && matches.count()*4 < docs {
 		sparse = true
 	}
-	fcur := v.cursor(fb)
+	mcur := v.cursor(matches)
+	var next uint64 // sparse: the next candidate is the first match from here
 	n := float64(len(cs))
 
 	page := &pageHeap{r: r}
@@ -141,51 +145,59 @@ func (v *view) topK(clauses []query.Query, filter query.Query, k int) ([]scoredD
 		if checked++; checked&1023 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		// The next candidate: the smallest current document of the
-		// essential clauses.
 		var cand index.IndexInternalID
-		for _, c := range cs[ne:] {
-			if c.cur != nil && (cand == nil || c.cur.IndexInternalID.Compare(cand) < 0) {
-				cand = c.cur.IndexInternalID
-			}
-		}
-		if cand == nil {
-			break
-		}
-		// A sparse filter leads: skip to its next document when it is
-		// ahead. A broad one (a clearance) is only asked about documents
-		// that would enter the page.
-		if sparse {
-			g, ok := fcur.seek(cand.Value())
-			if !ok {
-				break // nothing further passes the filter
-			}
-			if g > cand.Value() {
-				target := index.NewIndexInternalID(nil, g)
-				for _, c := range cs[ne:] {
-					if err := c.advance(sctx, target); err != nil {
-						return nil, err
-					}
-				}
-				continue
-			}
-		}
-		// Score the essential clauses at cand, and move them on.
+		var seg int
+		var local uint32
 		sum, matched := 0.0, 0
 		partial = partial[:0]
-		for i := ne; i < len(cs); i++ {
-			c := cs[i]
-			if c.cur != nil && c.cur.IndexInternalID.Equals(cand) {
-				sum += c.cur.Score
-				matched++
-				partial = append(partial, i)
+		if sparse {
+			g, ok := mcur.seek(next)
+			if !ok {
+				break
 			}
+			next = g + 1
+			cand = index.NewIndexInternalID(nil, g)
+			seg, local = v.locate(g)
+			for _, c := range cs[ne:] {
+				if bm := c.b[seg]; bm == nil || !bm.Contains(local) {
+					continue
+				}
+				if err := c.advance(sctx, cand); err != nil {
+					return nil, err
+				}
+				if c.cur != nil && c.cur.IndexInternalID.Equals(cand) {
+					sum += c.cur.Score
+					matched++
+				}
+			}
+			if matched == 0 {
+				continue // only non-essential clauses have it: it cannot reach the page
+			}
+		} else {
+			// The next candidate: the smallest current document of the
+			// essential clauses; score them there, and move them on.
+			for _, c := range cs[ne:] {
+				if c.cur != nil && (cand == nil || c.cur.IndexInternalID.Compare(cand) < 0) {
+					cand = c.cur.IndexInternalID
+				}
+			}
+			if cand == nil {
+				break
+			}
+			for i := ne; i < len(cs); i++ {
+				c := cs[i]
+				if c.cur != nil && c.cur.IndexInternalID.Equals(cand) {
+					sum += c.cur.Score
+					matched++
+					partial = append(partial, i)
+				}
+			}
+			seg, local = v.locate(cand.Value())
 		}
 		// Probe the non-essential clauses, highest bound first, while
 		// the document can still reach the page. A clause whose posting
 		// bitmap does not have the document is passed over without moving
 		// its searcher (a lookup instead of decoding postings).
-		seg, local := v.locate(cand.Value())
 		for i := ne - 1; i >= 0; i-- {
 			if page.Len() == k {
 				best := float64(matched+i+1) / n * (sum + prefixUB[i+1])
