@@ -977,3 +977,66 @@ func TestViewMatchesBleve(t *testing.T) {
 		}
 	}
 }
+
+// TestTopKScoresEqualBleve checks topK, which scores term clauses itself
+// (cursor.go), against Bleve scoring the same flat disjunction within the
+// same filter: the same documents in the same order with the same
+// (quantized) scores, bit for bit, on several segments with deletions.
+func TestTopKScoresEqualBleve(t *testing.T) {
+	docs := syntheticDocs()
+	ix := newIndex(t, docs[:200])
+	if err := ix.Index(docs[200:]); err != nil {
+		t.Fatal(err)
+	}
+	var gone []string
+	for i := 0; i < len(docs); i += 11 {
+		gone = append(gone, docs[i].ID)
+	}
+	if err := ix.Delete(gone); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, q := range []string{"kế hoạch đối ngoại", "ke hoach doi ngoai", "báo cáo kết quả kiểm tra hóa chất", "quyết*", "người lao động được nghỉ phép bao nhiêu ngày", "xu phat vi pham"} {
+		for _, r := range []Request{{Clearance: archive.Unclassified}, {Clearance: archive.Mat, Year: 2015}, {Clearance: archive.Unclassified, Type: "BC"}} {
+			p, err := parse(q, ix.analyze)
+			if err != nil {
+				t.Fatal(err)
+			}
+			filter := r.filter()
+			must, should, not, _ := defaultWeights.build(p, func(string) bool { return true }, filter)
+			if !topKApplies(must, should, not) {
+				t.Fatalf("%q does not take the topK path", q)
+			}
+			v, err := ix.view(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			matches, err := v.eval(conj(disj(should...), filter))
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := v.topK(should, filter, matches, 20)
+			v.close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(&filteredQuery{q: disj(should...), filter: filter}, quantize, nil, nil), 20, 0, false)
+			req.SortByCustom(sortOrder(SortRelevance))
+			want, err := ix.run(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) != len(want.Hits) || len(page) == 0 {
+				t.Fatalf("%q %+v: topK %d hits, Bleve %d", q, r, len(page), len(want.Hits))
+			}
+			for i, d := range page {
+				if d.id != want.Hits[i].ID || d.score != want.Hits[i].Score {
+					t.Errorf("%q %+v: hit %d = %s %v, Bleve %s %v", q, r, i, d.id, d.score, want.Hits[i].ID, want.Hits[i].Score)
+					break
+				}
+			}
+			checked++
+		}
+	}
+	t.Logf("%d searches compared", checked)
+}

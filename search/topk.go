@@ -6,9 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
-	"github.com/blevesearch/bleve/v2/search/searcher"
 	index "github.com/blevesearch/bleve_index_api"
 )
 
@@ -34,13 +32,6 @@ type scoredDoc struct {
 	score    float64
 }
 
-type clauseCursor struct {
-	s   bsearch.Searcher
-	cur *bsearch.DocumentMatch // nil: exhausted
-	ub  float64                // the most this clause adds to a raw sum
-	b   bits                   // the documents it matches
-}
-
 // topKApplies reports whether a query can take the topK path: optional
 // clauses only. Term clauses get a score bound and can be passed over;
 // any other clause (a prefix, a filtered disjunction) is always walked.
@@ -54,47 +45,33 @@ func topKApplies(must, should, not []query.Query) bool {
 // matches are the documents that query matches (from the counting pass).
 func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k int) ([]scoredDoc, error) {
 	ctx, r := v.ctx, v.r
-	m := v.ix.bi.Mapping()
-
 	cs := make([]*clauseCursor, 0, len(clauses))
 	defer func() {
 		for _, c := range cs {
-			c.s.Close()
+			c.close()
 		}
 	}()
 	for _, q := range clauses {
-		s, err := q.Searcher(ctx, r, m, bsearch.SearcherOptions{})
+		c, err := v.clauseCursor(q)
 		if err != nil {
 			return nil, err
 		}
-		b, err := v.eval(q)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		cs = append(cs, &clauseCursor{s: s, b: b})
+		cs = append(cs, c)
 	}
 	fb, err := v.eval(filter)
 	if err != nil {
 		return nil, err
 	}
 
-	// The query norm, as Bleve's disjunction searcher sets it.
+	// The query norm, as Bleve's disjunction searcher sets it (in clause
+	// order, like Bleve's sum).
 	sumW := 0.0
 	for _, c := range cs {
-		sumW += c.s.Weight()
+		sumW += c.weight()
 	}
 	qnorm := 1 / math.Sqrt(sumW)
-	for i, c := range cs {
-		c.s.SetQueryNorm(qnorm)
-		c.ub = math.Inf(1)
-		if tq, ok := clauses[i].(*query.TermQuery); ok {
-			if _, ok := c.s.(*searcher.TermSearcher); ok && tq.Boost() > 0 {
-				// BM25's tf part is below k1, and the score is
-				// idf · tf-part · (boost · idf · qnorm); Weight is (boost · idf)².
-				c.ub = bsearch.BM25_k1 * qnorm * c.s.Weight() / tq.Boost() * (1 + 1e-9)
-			}
-		}
+	for _, c := range cs {
+		c.setQueryNorm(qnorm)
 	}
 	// Lowest bound first: the non-essential clauses are a prefix.
 	slices.SortStableFunc(cs, func(a, b *clauseCursor) int {
@@ -110,15 +87,8 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 	for i, c := range cs {
 		prefixUB[i+1] = prefixUB[i] + c.ub
 	}
-
-	pool := 1
 	for _, c := range cs {
-		pool += c.s.DocumentMatchPoolSize()
-	}
-	sctx := &bsearch.SearchContext{DocumentMatchPool: bsearch.NewDocumentMatchPool(pool+2, 0), IndexReader: r}
-
-	for _, c := range cs {
-		if c.cur, err = c.s.Next(sctx); err != nil {
+		if err := c.next(); err != nil {
 			return nil, err
 		}
 	}
@@ -145,7 +115,7 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 		if checked++; checked&1023 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		var cand index.IndexInternalID
+		var cand uint64
 		var seg int
 		var local uint32
 		sum, matched := 0.0, 0
@@ -155,18 +125,17 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 			if !ok {
 				break
 			}
-			next = g + 1
-			cand = index.NewIndexInternalID(nil, g)
+			next, cand = g+1, g
 			seg, local = v.locate(g)
 			for _, c := range cs[ne:] {
 				if bm := c.b[seg]; bm == nil || !bm.Contains(local) {
 					continue
 				}
-				if err := c.advance(sctx, cand); err != nil {
+				if err := c.advance(cand); err != nil {
 					return nil, err
 				}
-				if c.cur != nil && c.cur.IndexInternalID.Equals(cand) {
-					sum += c.cur.Score
+				if c.at(cand) {
+					sum += c.score
 					matched++
 				}
 			}
@@ -176,28 +145,28 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 		} else {
 			// The next candidate: the smallest current document of the
 			// essential clauses; score them there, and move them on.
+			found := false
 			for _, c := range cs[ne:] {
-				if c.cur != nil && (cand == nil || c.cur.IndexInternalID.Compare(cand) < 0) {
-					cand = c.cur.IndexInternalID
+				if !c.done && (!found || c.doc < cand) {
+					cand, found = c.doc, true
 				}
 			}
-			if cand == nil {
+			if !found {
 				break
 			}
 			for i := ne; i < len(cs); i++ {
-				c := cs[i]
-				if c.cur != nil && c.cur.IndexInternalID.Equals(cand) {
-					sum += c.cur.Score
+				if c := cs[i]; c.at(cand) {
+					sum += c.score
 					matched++
 					partial = append(partial, i)
 				}
 			}
-			seg, local = v.locate(cand.Value())
+			seg, local = v.locate(cand)
 		}
 		// Probe the non-essential clauses, highest bound first, while
 		// the document can still reach the page. A clause whose posting
 		// bitmap does not have the document is passed over without moving
-		// its searcher (a lookup instead of decoding postings).
+		// it (a lookup instead of decoding postings).
 		for i := ne - 1; i >= 0; i-- {
 			if page.Len() == k {
 				best := float64(matched+i+1) / n * (sum + prefixUB[i+1])
@@ -209,21 +178,21 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 			if bm := c.b[seg]; bm == nil || !bm.Contains(local) {
 				continue
 			}
-			if err := c.advance(sctx, cand); err != nil {
+			if err := c.advance(cand); err != nil {
 				return nil, err
 			}
-			if c.cur != nil && c.cur.IndexInternalID.Equals(cand) {
-				sum += c.cur.Score
+			if c.at(cand) {
+				sum += c.score
 				matched++
 			}
 		}
 		score := float64(float32(sum * float64(matched) / n)) // quantize
 		enters := page.Len() < k || score >= theta
 		if enters && !sparse {
-			enters = v.contains(fb, cand.Value())
+			enters = v.contains(fb, cand)
 		}
 		if enters {
-			d := scoredDoc{internal: slices.Clone(cand), score: score}
+			d := scoredDoc{internal: index.NewIndexInternalID(nil, cand), score: score}
 			if page.Len() < k {
 				heap.Push(page, d)
 			} else if page.worse(&page.docs[0], &d) {
@@ -241,9 +210,7 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 			}
 		}
 		for _, i := range partial {
-			c := cs[i]
-			sctx.DocumentMatchPool.Put(c.cur)
-			if c.cur, err = c.s.Next(sctx); err != nil {
+			if err := cs[i].next(); err != nil {
 				return nil, err
 			}
 		}
@@ -259,19 +226,6 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 // slack covers rounding: a raw score just under the page's lowest score
 // may round (quantize, float32) to equal it and then win on its id.
 const slack = 1 + 1e-6
-
-// advance moves the clause to its first document at or after id. Bleve's
-// term readers restart from the beginning when asked to go backwards, so
-// a clause already there is left alone.
-func (c *clauseCursor) advance(sctx *bsearch.SearchContext, id index.IndexInternalID) error {
-	if c.cur == nil || c.cur.IndexInternalID.Compare(id) >= 0 {
-		return nil
-	}
-	sctx.DocumentMatchPool.Put(c.cur)
-	var err error
-	c.cur, err = c.s.Advance(sctx, id)
-	return err
-}
 
 // pageHeap is a min-heap of the page: its root is the worst document.
 // Documents enter it by internal number; their ids, which break ties of

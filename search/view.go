@@ -33,6 +33,7 @@ type view struct {
 	offsets []uint64 // offsets[i] is segs[i]'s first document number; the last entry is the end
 	dicts   map[string][]segment.TermDictionary
 	terms   map[[2]string]bits
+	pls     map[[2]string][]segment.PostingsList // the posting lists behind terms
 	evals   map[query.Query]bits
 	live    bits
 }
@@ -57,7 +58,7 @@ func (ix *Index) view(ctx context.Context) (*view, error) {
 		return nil, fmt.Errorf("index reader is a %T, not a scorch snapshot", r)
 	}
 	v := &view{ctx: sctx, ix: ix, r: r, segs: snap.Segments(),
-		dicts: map[string][]segment.TermDictionary{}, terms: map[[2]string]bits{}, evals: map[query.Query]bits{}}
+		dicts: map[string][]segment.TermDictionary{}, terms: map[[2]string]bits{}, pls: map[[2]string][]segment.PostingsList{}, evals: map[query.Query]bits{}}
 	v.offsets = make([]uint64, len(v.segs)+1)
 	for i, ss := range v.segs {
 		v.offsets[i+1] = v.offsets[i] + ss.Segment().Count() // deleted documents keep their numbers
@@ -86,11 +87,13 @@ func (v *view) term(field, term string) (bits, error) {
 		v.dicts[field] = dicts
 	}
 	b := make(bits, len(v.segs))
+	pls := make([]segment.PostingsList, len(v.segs))
 	for i, ss := range v.segs {
 		pl, err := dicts[i].PostingsList([]byte(term), ss.Deleted(), nil)
 		if err != nil {
 			return nil, err
 		}
+		pls[i] = pl
 		it := pl.Iterator(false, false, false, nil)
 		oi, ok := it.(segment.OptimizablePostingsIterator)
 		if !ok {
@@ -103,6 +106,7 @@ func (v *view) term(field, term string) (bits, error) {
 		}
 	}
 	v.terms[k] = b
+	v.pls[k] = pls
 	return b, nil
 }
 
