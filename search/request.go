@@ -143,11 +143,6 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		if r.Highlight && len(out.Hits) > 0 {
-			if err := ix.highlightHits(ctx, out.Hits, must, should); err != nil {
-				return nil, fmt.Errorf("search: %w", err)
-			}
-		}
 		return out, nil
 	}
 
@@ -228,7 +223,6 @@ func splitFacets(fr *bsearch.FacetResult) map[string][]FacetTerm {
 // the page from topK, the total and facets from a pass that counts every
 // match without scoring it.
 func (v *view) searchTopK(r Request, should []query.Query, filter query.Query, key uint64) (*Result, error) {
-	ix, ctx := v.ix, v.ctx
 	present := map[[2]string]bool{}
 	for _, q := range should {
 		if tq, ok := q.(*query.TermQuery); ok {
@@ -267,27 +261,8 @@ func (v *view) searchTopK(r Request, should []query.Query, filter query.Query, k
 		out.Next = encodeCursor(key, []string{strconv.FormatFloat(last.score, 'g', -1, 64), last.id})
 		page = page[:r.Size]
 	}
-	ids := make([]string, len(page))
-	for i, d := range page {
-		ids[i] = d.id
-	}
-	req := bleve.NewSearchRequestOptions(query.NewDocIDQuery(ids), len(ids), 0, false)
-	req.Fields = []string{fNumber, fType, fIssuer, fIssuedKey, fSubject, fSubjectShown}
-	fres, err := ix.run(ctx, req)
-	if err != nil {
+	if out.Hits, err = v.pageHits(page, should, r.Highlight); err != nil {
 		return nil, err
-	}
-	byID := make(map[string]*bsearch.DocumentMatch, len(fres.Hits))
-	for _, dm := range fres.Hits {
-		byID[dm.ID] = dm
-	}
-	for _, d := range page {
-		dm := byID[d.id]
-		if dm == nil {
-			continue // deleted since the page was ranked
-		}
-		dm.Score = d.score
-		out.Hits = append(out.Hits, hitOf(dm))
 	}
 	return out, nil
 }

@@ -1040,3 +1040,53 @@ func TestTopKScoresEqualBleve(t *testing.T) {
 	}
 	t.Logf("%d searches compared", checked)
 }
+
+// TestPageHighlightsMatchBleve checks the highlights of the topK path,
+// whose term locations are read from the view's posting lists (page.go),
+// against Bleve's locations for the same clauses (highlightHits, which the
+// other paths use), hit for hit.
+func TestPageHighlightsMatchBleve(t *testing.T) {
+	docs := append(fixture(), syntheticDocs()...)
+	docs = append(docs, Doc{ID: "plain", Type: "CV", Issuer: "So Ngoai vu", Subject: "Ve ke hoach doi ngoai nam 2019",
+		Body: "So Ngoai vu de nghi cac don vi xay dung ke hoach doi ngoai va gui ve truoc ngay 15."})
+	ix := newIndex(t, docs[:300])
+	if err := ix.Index(docs[300:]); err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for _, q := range []string{"kế hoạch đối ngoại", "ke hoach doi ngoai", "báo cáo kết quả kiểm tra hóa chất", "quyết*", "1623/KH-UBND", "người lao động nghỉ phép"} {
+		res, err := ix.Search(ctx, Request{Q: q, Size: 40, Highlight: true, Clearance: archive.Unclassified})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := parse(q, ix.analyze)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, should, _, plain := defaultWeights.build(p, func(string) bool { return true }, nil)
+		if len(plain) > 0 {
+			should = append(should, &filteredQuery{q: disj(plain...), filter: termQ("1", fPlain, 1)})
+		}
+		ref := slices.Clone(res.Hits)
+		for i := range ref {
+			ref[i].Highlights = nil
+		}
+		if err := ix.highlightHits(ctx, ref, nil, should); err != nil {
+			t.Fatal(err)
+		}
+		marked := 0
+		for i, h := range res.Hits {
+			if !reflect.DeepEqual(h.Highlights, ref[i].Highlights) {
+				t.Errorf("%q %s: highlights %q, Bleve's locations give %q", q, h.ID, h.Highlights, ref[i].Highlights)
+			}
+			if len(h.Highlights) > 0 {
+				marked++
+			}
+			compared++
+		}
+		if marked == 0 {
+			t.Errorf("%q: no hit has a highlight", q)
+		}
+	}
+	t.Logf("%d hits compared", compared)
+}

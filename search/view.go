@@ -237,6 +237,17 @@ func (v *view) or(qs []query.Query) (bits, error) {
 	return out, nil
 }
 
+// and2 is the intersection of two evaluated sets.
+func (v *view) and2(a, b bits) (bits, error) {
+	out := make(bits, len(v.segs))
+	for s := range v.segs {
+		if a[s] != nil && b[s] != nil {
+			out[s] = roaring.And(a[s], b[s])
+		}
+	}
+	return out, nil
+}
+
 // boolean follows Bleve's BooleanSearcher: with a must part, the should
 // part is optional unless it asks for a minimum; without one, a should
 // clause must match; only must-not clauses mean everything but them.
