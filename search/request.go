@@ -83,6 +83,10 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ix.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer ix.release()
 	filter := r.filter()
 	v, err := ix.view(ctx)
 	if err != nil {

@@ -29,6 +29,10 @@ func (ix *Index) Similar(ctx context.Context, id string, clearance archive.Class
 		size = 10
 	}
 	size = min(size, maxSize)
+	if err := ix.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("search: similar %s: %w", id, err)
+	}
+	defer ix.release()
 	acl := aclFilter(clearance)
 
 	// Load the source through the ACL, never around it.
