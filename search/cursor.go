@@ -94,6 +94,19 @@ func (c *clauseCursor) next() error {
 	return c.setMatch(err)
 }
 
+// probe reports whether the clause has document cand (number local in
+// segment seg), moving to it when its bitmap says it does: a clause
+// without the document is not moved, so its postings are not decoded.
+func (c *clauseCursor) probe(cand uint64, seg int, local uint32) (bool, error) {
+	if bm := c.b[seg]; bm == nil || !bm.Contains(local) {
+		return false, nil
+	}
+	if err := c.advance(cand); err != nil {
+		return false, err
+	}
+	return c.at(cand), nil
+}
+
 // advance moves the clause to its first document at or after g; one
 // already there is left alone (readers restart when sent backwards).
 func (c *clauseCursor) advance(g uint64) error {

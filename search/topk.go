@@ -128,13 +128,9 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 			next, cand = g+1, g
 			seg, local = v.locate(g)
 			for _, c := range cs[ne:] {
-				if bm := c.b[seg]; bm == nil || !bm.Contains(local) {
-					continue
-				}
-				if err := c.advance(cand); err != nil {
+				if hit, err := c.probe(cand, seg, local); err != nil {
 					return nil, err
-				}
-				if c.at(cand) {
+				} else if hit {
 					sum += c.score
 					matched++
 				}
@@ -174,15 +170,10 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 					break
 				}
 			}
-			c := cs[i]
-			if bm := c.b[seg]; bm == nil || !bm.Contains(local) {
-				continue
-			}
-			if err := c.advance(cand); err != nil {
+			if hit, err := cs[i].probe(cand, seg, local); err != nil {
 				return nil, err
-			}
-			if c.at(cand) {
-				sum += c.score
+			} else if hit {
+				sum += cs[i].score
 				matched++
 			}
 		}

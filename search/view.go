@@ -180,6 +180,14 @@ func (v *view) and(qs []query.Query) (bits, error) {
 	if len(qs) == 0 {
 		return make(bits, len(v.segs)), nil // Bleve: an empty conjunction matches nothing
 	}
+	return v.combine(qs, true)
+}
+
+func (v *view) or(qs []query.Query) (bits, error) { return v.combine(qs, false) }
+
+// combine is the intersection (all) or the union of the queries' matches,
+// segment by segment.
+func (v *view) combine(qs []query.Query, all bool) (bits, error) {
 	parts := make([]bits, len(qs))
 	for i, c := range qs {
 		b, err := v.eval(c)
@@ -193,43 +201,20 @@ func (v *view) and(qs []query.Query) (bits, error) {
 		bms := make([]*roaring.Bitmap, 0, len(parts))
 		for _, p := range parts {
 			if p[s] == nil {
-				bms = nil
-				break
+				if all {
+					bms = nil // one part has nothing here: nor has the intersection
+					break
+				}
+				continue
 			}
 			bms = append(bms, p[s])
 		}
-		switch len(bms) {
-		case 0:
-		case 1:
+		switch {
+		case len(bms) == 0:
+		case len(bms) == 1:
 			out[s] = bms[0]
-		default:
+		case all:
 			out[s] = roaring.FastAnd(bms...)
-		}
-	}
-	return out, nil
-}
-
-func (v *view) or(qs []query.Query) (bits, error) {
-	parts := make([]bits, len(qs))
-	for i, c := range qs {
-		b, err := v.eval(c)
-		if err != nil {
-			return nil, err
-		}
-		parts[i] = b
-	}
-	out := make(bits, len(v.segs))
-	for s := range v.segs {
-		var bms []*roaring.Bitmap
-		for _, p := range parts {
-			if p[s] != nil {
-				bms = append(bms, p[s])
-			}
-		}
-		switch len(bms) {
-		case 0:
-		case 1:
-			out[s] = bms[0]
 		default:
 			out[s] = roaring.FastOr(bms...)
 		}
