@@ -5,6 +5,8 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/collector"
+	"github.com/blevesearch/bleve/v2/search/facet"
 	"github.com/blevesearch/bleve/v2/search/query"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
@@ -16,6 +18,33 @@ import (
 // holds, read with locations only at the page's documents. Only clauses
 // that are not terms (a prefix) still go through a Bleve query restricted
 // to the page.
+
+// ranked runs q through Bleve's collector on the view's snapshot (so hits
+// carry the view's document numbers): the top size hits in sort order
+// after the cursor values, the total, and Bleve's facet counts of the
+// combined facet column when facets is set.
+func (v *view) ranked(q query.Query, sort bsearch.SortOrder, after []string, size int, facets bool) (bsearch.DocumentMatchCollection, uint64, bsearch.FacetResults, error) {
+	s, err := q.Searcher(v.ctx, v.r, v.ix.bi.Mapping(), bsearch.SearcherOptions{})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	defer s.Close()
+	var coll *collector.TopNCollector
+	if after != nil {
+		coll = collector.NewTopNCollectorAfter(size, sort, after)
+	} else {
+		coll = collector.NewTopNCollector(size, 0, sort)
+	}
+	if facets {
+		fb := bsearch.NewFacetsBuilder(v.r)
+		fb.Add(fFacets, facet.NewTermsFacetBuilder(fFacets, maxFacetTerms))
+		coll.SetFacetsBuilder(fb)
+	}
+	if err := coll.Collect(v.ctx, s, v.r); err != nil {
+		return nil, 0, nil, err
+	}
+	return coll.Results(), coll.Total(), coll.FacetResults(), nil
+}
 
 // hitFields are the stored fields a hit shows.
 var hitFields = []string{fNumber, fType, fIssuer, fIssuedKey, fSubject, fSubjectShown}

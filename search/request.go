@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"slices"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blevesearch/bleve/v2"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
@@ -150,12 +150,6 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		return out, nil
 	}
 
-	req := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(q, quantize, nil, nil), r.Size+1, 0, false)
-	req.SortByCustom(sortOrder(sortBy))
-	if after != nil {
-		req.SearchAfter = after
-	}
-	req.Fields = []string{fNumber, fType, fIssuer, fIssuedKey, fSubject, fSubjectShown}
 	// Facets: from the segment ordinals in an unscored pass (cheap: the
 	// pass is bitmap work) unless the query has a phrase, whose positions
 	// would be checked twice; phrases match few documents, so Bleve's
@@ -167,30 +161,26 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
-	if bleveFacets {
-		req.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, maxFacetTerms))
-	}
-	res, err := ix.run(ctx, req)
+	ranked, total, fres, err := v.ranked(query.NewCustomScoreQueryWithScorer(q, quantize, nil, nil), sortOrder(sortBy), after, r.Size+1, bleveFacets)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-
-	out := &Result{Total: res.Total, Hits: make([]Hit, 0, min(len(res.Hits), r.Size))}
-	for i, dm := range res.Hits {
+	out := &Result{Total: total}
+	page := make([]scoredDoc, 0, min(len(ranked), r.Size))
+	for i, dm := range ranked {
 		if i == r.Size {
-			out.Next = encodeCursor(key, cursorValues(sortBy, res.Hits[i-1]))
+			out.Next = encodeCursor(key, cursorValues(sortBy, ranked[i-1]))
 			break
 		}
-		out.Hits = append(out.Hits, hitOf(dm))
+		page = append(page, scoredDoc{internal: slices.Clone(dm.IndexInternalID), id: dm.ID, score: dm.Score})
 	}
-	if r.Highlight && len(out.Hits) > 0 && len(must)+len(should) > 0 {
-		if err := ix.highlightHits(ctx, out.Hits, must, should); err != nil {
-			return nil, fmt.Errorf("search: %w", err)
-		}
+	highlight := r.Highlight && len(must)+len(should) > 0
+	if out.Hits, err = v.pageHits(page, append(slices.Clip(must), should...), highlight); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
 	}
 	switch {
 	case bleveFacets:
-		out.Facets = splitFacets(res.Facets[fFacets])
+		out.Facets = splitFacets(fres[fFacets])
 	case r.Facets:
 		out.Facets = facets
 	}
@@ -510,46 +500,3 @@ func (ix *Index) analyze(s string) []string {
 	return out
 }
 
-// highlightHits fills the highlights of a page of hits. Term locations are
-// asked for only for these documents, in a second query restricted to their
-// ids: collecting locations while scoring every match of a broad query cost
-// more than the search itself. Fragments are cut by this package from the
-// locations, because Bleve's HTML formatter does not escape the text around
-// the marks.
-func (ix *Index) highlightHits(ctx context.Context, hits []Hit, must, should []query.Query) error {
-	ids := make([]string, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ID
-	}
-	text := query.NewBooleanQuery(nil, nil, nil)
-	text.AddMust(must...)
-	// Only fields with term vectors give locations; the shingle clauses
-	// would cost their posting lists and mark nothing.
-	var marking []query.Query
-	for _, q := range should {
-		if tq, ok := q.(*query.TermQuery); ok && !hasVectors[tq.FieldVal] {
-			continue
-		}
-		marking = append(marking, q)
-	}
-	if len(marking) == 0 && len(must) == 0 {
-		return nil
-	}
-	text.AddShould(marking...)
-	q := query.NewConjunctionQuery([]query.Query{query.NewDocIDQuery(ids), text})
-	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
-	req.Fields = []string{fSubject, fBody}
-	req.IncludeLocations = true
-	res, err := ix.run(ctx, req)
-	if err != nil {
-		return err
-	}
-	byID := make(map[string]map[string][]string, len(res.Hits))
-	for _, dm := range res.Hits {
-		byID[dm.ID] = highlights(dm)
-	}
-	for i := range hits {
-		hits[i].Highlights = byID[hits[i].ID]
-	}
-	return nil
-}

@@ -1054,7 +1054,9 @@ func TestPageHighlightsMatchBleve(t *testing.T) {
 		t.Fatal(err)
 	}
 	compared := 0
-	for _, q := range []string{"kế hoạch đối ngoại", "ke hoach doi ngoai", "báo cáo kết quả kiểm tra hóa chất", "quyết*", "1623/KH-UBND", "người lao động nghỉ phép"} {
+	for _, q := range []string{"kế hoạch đối ngoại", "ke hoach doi ngoai", "báo cáo kết quả kiểm tra hóa chất", "quyết*", "1623/KH-UBND", "người lao động nghỉ phép",
+		// and queries ranked by Bleve's collector: a phrase, an exclusion, a required word
+		`"kế hoạch" -năm`, "+kế hoạch năm", "kiểm tra -hóa"} {
 		res, err := ix.Search(ctx, Request{Q: q, Size: 40, Highlight: true, Clearance: archive.Unclassified})
 		if err != nil {
 			t.Fatal(err)
@@ -1063,7 +1065,7 @@ func TestPageHighlightsMatchBleve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, should, _, plain := defaultWeights.build(p, func(string) bool { return true }, nil)
+		must, should, _, plain := defaultWeights.build(p, func(string) bool { return true }, nil)
 		if len(plain) > 0 {
 			should = append(should, &filteredQuery{q: disj(plain...), filter: termQ("1", fPlain, 1)})
 		}
@@ -1071,12 +1073,29 @@ func TestPageHighlightsMatchBleve(t *testing.T) {
 		for i := range ref {
 			ref[i].Highlights = nil
 		}
-		if err := ix.highlightHits(ctx, ref, nil, should); err != nil {
+		if err := ix.highlightHits(ctx, ref, must, should); err != nil {
 			t.Fatal(err)
 		}
 		marked := 0
 		for i, h := range res.Hits {
-			if !reflect.DeepEqual(h.Highlights, ref[i].Highlights) {
+			if len(must) > 0 {
+				// With a required word, Bleve's boolean searcher leaves out
+				// the locations of optional words in some documents (d340
+				// of "+kế hoạch năm": "hoạch" in its subject is not marked).
+				// Here every word Bleve marks is marked, and nothing that is
+				// not a query word.
+				got, want := markedWords(h.Highlights), markedWords(ref[i].Highlights)
+				for w := range want {
+					if !got[w] {
+						t.Errorf("%q %s: %q not marked; highlights %q, Bleve's %q", q, h.ID, w, h.Highlights, ref[i].Highlights)
+					}
+				}
+				for w := range got {
+					if !strings.Contains(fold(strings.ToLower(q)), fold(w)) {
+						t.Errorf("%q %s: %q marked, not a query word", q, h.ID, w)
+					}
+				}
+			} else if !reflect.DeepEqual(h.Highlights, ref[i].Highlights) {
 				t.Errorf("%q %s: highlights %q, Bleve's locations give %q", q, h.ID, h.Highlights, ref[i].Highlights)
 			}
 			if len(h.Highlights) > 0 {
@@ -1089,4 +1108,65 @@ func TestPageHighlightsMatchBleve(t *testing.T) {
 		}
 	}
 	t.Logf("%d hits compared", compared)
+}
+
+// markedWords are the lowercased words inside <mark> in highlights.
+func markedWords(hl map[string][]string) map[string]bool {
+	out := map[string]bool{}
+	for _, frags := range hl {
+		for _, f := range frags {
+			for _, part := range strings.Split(f, "<mark>")[1:] {
+				w, _, _ := strings.Cut(part, "</mark>")
+				out[strings.ToLower(w)] = true
+			}
+		}
+	}
+	return out
+}
+
+// highlightHits is how highlights were made before page.go: a Bleve query
+// restricted to the page, with term locations. Kept as the reference of
+// TestPageHighlightsMatchBleve.
+// (its original comment:) highlightHits fills the highlights of a page of hits. Term locations are
+// asked for only for these documents, in a second query restricted to their
+// ids: collecting locations while scoring every match of a broad query cost
+// more than the search itself. Fragments are cut by this package from the
+// locations, because Bleve's HTML formatter does not escape the text around
+// the marks.
+func (ix *Index) highlightHits(ctx context.Context, hits []Hit, must, should []query.Query) error {
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	text := query.NewBooleanQuery(nil, nil, nil)
+	text.AddMust(must...)
+	// Only fields with term vectors give locations; the shingle clauses
+	// would cost their posting lists and mark nothing.
+	var marking []query.Query
+	for _, q := range should {
+		if tq, ok := q.(*query.TermQuery); ok && !hasVectors[tq.FieldVal] {
+			continue
+		}
+		marking = append(marking, q)
+	}
+	if len(marking) == 0 && len(must) == 0 {
+		return nil
+	}
+	text.AddShould(marking...)
+	q := query.NewConjunctionQuery([]query.Query{query.NewDocIDQuery(ids), text})
+	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
+	req.Fields = []string{fSubject, fBody}
+	req.IncludeLocations = true
+	res, err := ix.run(ctx, req)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]map[string][]string, len(res.Hits))
+	for _, dm := range res.Hits {
+		byID[dm.ID] = highlights(dm)
+	}
+	for i := range hits {
+		hits[i].Highlights = byID[hits[i].ID]
+	}
+	return nil
 }
