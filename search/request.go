@@ -2,12 +2,12 @@ package search
 
 import (
 	"context"
-	"slices"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -499,4 +499,3 @@ func (ix *Index) analyze(s string) []string {
 	}
 	return out
 }
-
