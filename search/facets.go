@@ -35,7 +35,10 @@ type facetCache struct {
 type segFacets struct {
 	once sync.Once
 	ords []uint32 // len(facetOrder) per document: 0 none, else ordinal
-	err  error
+	// dates are the documents' issued_key as YYYYMMDD, 0 when missing; nil
+	// when a key is not a date (then date sorts are left to Bleve)
+	dates []uint32
+	err   error
 }
 
 func newFacetCache() *facetCache {
@@ -48,6 +51,18 @@ func newFacetCache() *facetCache {
 
 // segment returns the ordinals of a segment, reading them on first use.
 func (c *facetCache) segment(ss *scorch.SegmentSnapshot) ([]uint32, error) {
+	sf := c.entry(ss)
+	return sf.ords, sf.err
+}
+
+// dates returns the issued dates of a segment's documents (see segFacets),
+// reading them on first use.
+func (c *facetCache) dates(ss *scorch.SegmentSnapshot) ([]uint32, error) {
+	sf := c.entry(ss)
+	return sf.dates, sf.err
+}
+
+func (c *facetCache) entry(ss *scorch.SegmentSnapshot) *segFacets {
 	c.mu.Lock()
 	sf := c.segs[ss.Id()]
 	if sf == nil {
@@ -55,23 +70,30 @@ func (c *facetCache) segment(ss *scorch.SegmentSnapshot) ([]uint32, error) {
 		c.segs[ss.Id()] = sf
 	}
 	c.mu.Unlock()
-	sf.once.Do(func() { sf.ords, sf.err = c.read(ss.Segment()) })
-	return sf.ords, sf.err
+	sf.once.Do(func() { sf.ords, sf.dates, sf.err = c.read(ss.Segment()) })
+	return sf
 }
 
-func (c *facetCache) read(seg segment.Segment) ([]uint32, error) {
+func (c *facetCache) read(seg segment.Segment) (ords, dates []uint32, err error) {
 	dv, ok := seg.(segment.DocValueVisitable)
 	if !ok {
-		return nil, fmt.Errorf("segment %T has no doc values", seg)
+		return nil, nil, fmt.Errorf("segment %T has no doc values", seg)
 	}
 	n := seg.Count()
-	ords := make([]uint32, n*uint64(len(facetOrder)))
-	fields := []string{fFacets}
+	ords = make([]uint32, n*uint64(len(facetOrder)))
+	dates = make([]uint32, n)
+	datesOK := true
+	fields := []string{fFacets, fIssuedKey}
 	var state segment.DocVisitState
-	var err error
 	for doc := uint64(0); doc < n; doc++ {
 		base := doc * uint64(len(facetOrder))
-		state, err = dv.VisitDocValues(doc, fields, func(_ string, term []byte) {
+		state, err = dv.VisitDocValues(doc, fields, func(field string, term []byte) {
+			if field == fIssuedKey {
+				d, ok := dateKey(term)
+				datesOK = datesOK && ok
+				dates[doc] = d
+				return
+			}
 			code, value, ok := strings.Cut(string(term), ":")
 			if !ok {
 				return
@@ -83,10 +105,32 @@ func (c *facetCache) read(seg segment.Segment) ([]uint32, error) {
 			}
 		}, state)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return ords, nil
+	if !datesOK {
+		dates = nil
+	}
+	return ords, dates, nil
+}
+
+// dateKey reads an issued_key "YYYY-MM-DD" as the number YYYYMMDD, which
+// sorts as the key does; ok is false for anything else.
+func dateKey(b []byte) (uint32, bool) {
+	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+		return 0, false
+	}
+	var n uint32
+	for i, c := range b {
+		if i == 4 || i == 7 {
+			continue
+		}
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint32(c-'0')
+	}
+	return n, n > 0
 }
 
 func (c *facetCache) ordinal(facet int, value string) uint32 {

@@ -161,6 +161,15 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
+	if len(must)+len(should)+len(not) == 0 && (sortBy == SortIssued || sortBy == SortIssuedDsc) {
+		out, ok, err := v.browsePage(r, filter, sortBy == SortIssuedDsc, after, key, facets)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if ok {
+			return out, nil
+		}
+	}
 	ranked, total, fres, err := v.ranked(query.NewCustomScoreQueryWithScorer(q, quantize, nil, nil), sortOrder(sortBy), after, r.Size+1, bleveFacets)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)

@@ -1170,3 +1170,82 @@ func (ix *Index) highlightHits(ctx context.Context, hits []Hit, must, should []q
 	}
 	return nil
 }
+
+// TestBrowseMatchesBleve checks browsing (a search without words in date
+// order, browse.go) against Bleve's collector with the same sort, page by
+// page through the cursors: the same documents in the same order with the
+// same scores and totals, on several segments with deletions, dates that
+// tie, and documents without a date.
+func TestBrowseMatchesBleve(t *testing.T) {
+	docs := syntheticDocs()
+	for i := 0; i < len(docs); i += 9 {
+		docs[i].IssuedAt = time.Time{} // no date: last either way
+	}
+	ix := newIndex(t, docs[:250])
+	if err := ix.Index(docs[250:]); err != nil {
+		t.Fatal(err)
+	}
+	var gone []string
+	for i := 4; i < len(docs); i += 23 {
+		gone = append(gone, docs[i].ID)
+	}
+	if err := ix.Delete(gone); err != nil {
+		t.Fatal(err)
+	}
+	pages := 0
+	for _, f := range []Request{{Clearance: archive.Unclassified}, {Clearance: archive.Mat, Type: "KH"}, {Clearance: archive.Unclassified, Year: 2016}} {
+		for _, sortBy := range []string{SortIssuedDsc, SortIssued} {
+			for _, size := range []int{7, 50} {
+				r := f
+				r.Sort, r.Size = sortBy, size
+				var after []string
+				seen := 0
+				for {
+					got, err := ix.Search(ctx, r)
+					if err != nil {
+						t.Fatal(err)
+					}
+					v, err := ix.view(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					q := query.NewCustomScoreQueryWithScorer(&filteredQuery{q: query.NewMatchAllQuery(), filter: r.filter()}, quantize, nil, nil)
+					want, total, _, err := v.ranked(q, sortOrder(sortBy), after, size+1, false)
+					v.close()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got.Total != total {
+						t.Fatalf("%+v: total %d, Bleve %d", r, got.Total, total)
+					}
+					n := min(len(want), size)
+					if len(got.Hits) != n {
+						t.Fatalf("%+v after %q: %d hits, Bleve %d", r, after, len(got.Hits), n)
+					}
+					for i, h := range got.Hits {
+						if h.ID != want[i].ID || h.Score != want[i].Score {
+							t.Fatalf("%+v after %q: hit %d = %s %v, Bleve %s %v", r, after, i, h.ID, h.Score, want[i].ID, want[i].Score)
+						}
+					}
+					pages++
+					seen += len(got.Hits)
+					if len(want) <= size {
+						if got.Next != "" {
+							t.Fatalf("%+v: a cursor after the last page", r)
+						}
+						break
+					}
+					wantAfter := cursorValues(sortBy, want[size-1])
+					if after, err = decodeCursor(got.Next, r.cursorKey(sortBy)); err != nil || !slices.Equal(after, wantAfter) {
+						t.Fatalf("%+v: cursor %q (%v), Bleve's values %q", r, after, err, wantAfter)
+					}
+					r.After = got.Next
+				}
+				if uint64(seen) != func() uint64 { res, _ := ix.Search(ctx, Request{Clearance: f.Clearance, Type: f.Type, Year: f.Year}); return res.Total }() {
+					t.Errorf("%+v: pages held %d documents", r, seen)
+				}
+			}
+		}
+	}
+	t.Logf("%d pages compared", pages)
+}

@@ -105,7 +105,7 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 	var next uint64 // sparse: the next candidate is the first match from here
 	n := float64(len(cs))
 
-	page := &pageHeap{r: r}
+	page := &pageHeap{idReader: idReader{r: r}}
 	theta := math.Inf(-1) // the page's lowest score once it is full
 	ne := 0               // cs[:ne] are non-essential
 	var partial []int
@@ -218,22 +218,27 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 // may round (quantize, float32) to equal it and then win on its id.
 const slack = 1 + 1e-6
 
-// pageHeap is a min-heap of the page: its root is the worst document.
-// Documents enter it by internal number; their ids, which break ties of
-// score, are read only when a tie needs one (reading an id decompresses
-// the document's stored fields, body included).
-type pageHeap struct {
-	docs []scoredDoc
-	r    index.IndexReader
-	err  error
+// idReader reads documents' external ids, remembering the first error. A
+// page's documents enter it by internal number; their ids, which break
+// ties, are read only when a tie needs one (reading an id touches the
+// document's stored fields).
+type idReader struct {
+	r   index.IndexReader
+	err error
 }
 
 // id fills in and returns d's external id.
-func (h *pageHeap) id(d *scoredDoc) string {
+func (h *idReader) id(d *scoredDoc) string {
 	if d.id == "" && h.err == nil {
 		d.id, h.err = h.r.ExternalID(d.internal)
 	}
 	return d.id
+}
+
+// pageHeap is a min-heap of the page: its root is the worst document.
+type pageHeap struct {
+	idReader
+	docs []scoredDoc
 }
 
 // worse reports whether a ranks below b: lower score, or the same score
