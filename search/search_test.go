@@ -1241,7 +1241,10 @@ func TestBrowseMatchesBleve(t *testing.T) {
 					}
 					r.After = got.Next
 				}
-				if uint64(seen) != func() uint64 { res, _ := ix.Search(ctx, Request{Clearance: f.Clearance, Type: f.Type, Year: f.Year}); return res.Total }() {
+				if uint64(seen) != func() uint64 {
+					res, _ := ix.Search(ctx, Request{Clearance: f.Clearance, Type: f.Type, Year: f.Year})
+					return res.Total
+				}() {
 					t.Errorf("%+v: pages held %d documents", r, seen)
 				}
 			}
