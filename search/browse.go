@@ -160,10 +160,18 @@ func (d *browseDoc) cursorKey(desc bool) string {
 	return bsearch.HighTerm
 }
 
-// browsePage is a page of a search without words in date order (see
-// browse); ok is false when Bleve must do it.
-func (v *view) browsePage(r Request, filter query.Query, desc bool, after []string, key uint64, facets map[string][]FacetTerm) (*Result, bool, error) {
-	matches, err := v.eval(filter)
+// browsePage is a page in date order of the documents that match the
+// optional clauses should within filter, or of all of filter's documents
+// when should is empty (see browse); ok is false when Bleve must do it.
+// The hits carry the scores Bleve would give them: those of the flat
+// disjunction (computed for the page only, as topK does), or the constant
+// of a search without words.
+func (v *view) browsePage(r Request, should []query.Query, filter query.Query, desc bool, after []string, key uint64, facets map[string][]FacetTerm) (*Result, bool, error) {
+	q := filter
+	if len(should) > 0 {
+		q = conj(disj(should...), filter)
+	}
+	matches, err := v.eval(q)
 	if err != nil {
 		return nil, false, err
 	}
@@ -181,7 +189,12 @@ func (v *view) browsePage(r Request, filter query.Query, desc bool, after []stri
 	for i := range page {
 		docs[i] = page[i].scoredDoc
 	}
-	if out.Hits, err = v.pageHits(docs, nil, false); err != nil {
+	if len(should) > 0 {
+		if err := v.score(should, docs); err != nil {
+			return nil, false, err
+		}
+	}
+	if out.Hits, err = v.pageHits(docs, should, r.Highlight && len(should) > 0); err != nil {
 		return nil, false, err
 	}
 	return out, true, nil

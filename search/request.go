@@ -161,8 +161,8 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
-	if len(must)+len(should)+len(not) == 0 && (sortBy == SortIssued || sortBy == SortIssuedDsc) {
-		out, ok, err := v.browsePage(r, filter, sortBy == SortIssuedDsc, after, key, facets)
+	if len(must)+len(not) == 0 && (sortBy == SortIssued || sortBy == SortIssuedDsc) {
+		out, ok, err := v.browsePage(r, should, filter, sortBy == SortIssuedDsc, after, key, facets)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}

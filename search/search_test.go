@@ -1193,7 +1193,9 @@ func TestBrowseMatchesBleve(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages := 0
-	for _, f := range []Request{{Clearance: archive.Unclassified}, {Clearance: archive.Mat, Type: "KH"}, {Clearance: archive.Unclassified, Year: 2016}} {
+	for _, f := range []Request{{Clearance: archive.Unclassified}, {Clearance: archive.Mat, Type: "KH"}, {Clearance: archive.Unclassified, Year: 2016},
+		// words in date order: the page's scores are computed for it
+		{Q: "kế hoạch đối ngoại", Clearance: archive.Unclassified}, {Q: "xu phat vi pham", Clearance: archive.Mat, Year: 2016}} {
 		for _, sortBy := range []string{SortIssuedDsc, SortIssued} {
 			for _, size := range []int{7, 50} {
 				r := f
@@ -1209,7 +1211,34 @@ func TestBrowseMatchesBleve(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					q := query.NewCustomScoreQueryWithScorer(&filteredQuery{q: query.NewMatchAllQuery(), filter: r.filter()}, quantize, nil, nil)
+					var text query.Query = query.NewMatchAllQuery()
+					if r.Q != "" {
+						p, err := parse(r.Q, ix.analyze)
+						if err != nil {
+							t.Fatal(err)
+						}
+						// The flat disjunction, as topK scores: the same
+						// document has the same score in either order.
+						// The clauses as Search prepares them: words no
+						// visible document has are dropped, and the plain
+						// documents' clauses added.
+						_, should, _, plain := defaultWeights.build(p, func(string) bool { return true }, r.filter())
+						v, err := ix.view(ctx)
+						if err != nil {
+							t.Fatal(err)
+						}
+						vis, err := v.visibility(r.Clearance)
+						if err != nil {
+							t.Fatal(err)
+						}
+						should = vis.prune(should)
+						if plain = vis.prune(plain); len(plain) > 0 {
+							should = append(should, &filteredQuery{q: disj(plain...), filter: termQ("1", fPlain, 1)})
+						}
+						v.close()
+						text = disj(should...)
+					}
+					q := query.NewCustomScoreQueryWithScorer(&filteredQuery{q: text, filter: r.filter()}, quantize, nil, nil)
 					want, total, _, err := v.ranked(q, sortOrder(sortBy), after, size+1, false)
 					v.close()
 					if err != nil {
@@ -1242,7 +1271,7 @@ func TestBrowseMatchesBleve(t *testing.T) {
 					r.After = got.Next
 				}
 				if uint64(seen) != func() uint64 {
-					res, _ := ix.Search(ctx, Request{Clearance: f.Clearance, Type: f.Type, Year: f.Year})
+					res, _ := ix.Search(ctx, Request{Q: f.Q, Clearance: f.Clearance, Type: f.Type, Year: f.Year})
 					return res.Total
 				}() {
 					t.Errorf("%+v: pages held %d documents", r, seen)

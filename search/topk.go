@@ -214,6 +214,55 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 	return out, page.err
 }
 
+// score sets the scores of docs under the flat disjunction of clauses, as
+// topK (and Bleve) computes them: each clause's score at the document,
+// summed, times the share of clauses that have it, rounded by quantize.
+func (v *view) score(clauses []query.Query, docs []scoredDoc) error {
+	cs := make([]*clauseCursor, 0, len(clauses))
+	defer func() {
+		for _, c := range cs {
+			c.close()
+		}
+	}()
+	sumW := 0.0
+	for _, q := range clauses {
+		c, err := v.clauseCursor(q)
+		if err != nil {
+			return err
+		}
+		cs = append(cs, c)
+		sumW += c.weight()
+	}
+	qnorm := 1 / math.Sqrt(sumW)
+	for _, c := range cs {
+		c.setQueryNorm(qnorm)
+		if err := c.next(); err != nil {
+			return err
+		}
+	}
+	order := make([]int, len(docs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return docs[a].internal.Compare(docs[b].internal) })
+	n := float64(len(cs))
+	for _, i := range order {
+		g := docs[i].internal.Value()
+		seg, local := v.locate(g)
+		sum, matched := 0.0, 0
+		for _, c := range cs {
+			if hit, err := c.probe(g, seg, local); err != nil {
+				return err
+			} else if hit {
+				sum += c.score
+				matched++
+			}
+		}
+		docs[i].score = float64(float32(sum * float64(matched) / n))
+	}
+	return nil
+}
+
 // slack covers rounding: a raw score just under the page's lowest score
 // may round (quantize, float32) to equal it and then win on its id.
 const slack = 1 + 1e-6
