@@ -143,7 +143,14 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	q := &filteredQuery{q: text, filter: filter}
 
 	if sortBy == SortRelevance && after == nil && topKApplies(must, should, not) {
-		out, err := v.searchTopK(r, should, filter, key)
+		// Exclusions only narrow the documents: Bleve's boolean searcher
+		// leaves them out of the query norm and the score, so they are
+		// part of the filter here.
+		kept := filter
+		if len(not) > 0 {
+			kept = &query.BooleanQuery{Must: filter, MustNot: disj(not...)}
+		}
+		out, err := v.searchTopK(r, should, kept, key)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}

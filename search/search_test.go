@@ -1281,3 +1281,65 @@ func TestBrowseMatchesBleve(t *testing.T) {
 	}
 	t.Logf("%d pages compared", pages)
 }
+
+// TestExclusionsRankAsBleve checks free words with exclusions, which take
+// the topK path with the exclusions in the filter, against Bleve's boolean
+// query of the same clauses: ids, scores (bit for bit), totals and facets.
+func TestExclusionsRankAsBleve(t *testing.T) {
+	docs := append(fixture(), syntheticDocs()...)
+	ix := newIndex(t, docs[:300])
+	if err := ix.Index(docs[300:]); err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for _, q := range []string{"kiểm tra -hóa", "kế hoạch đối ngoại -năm", "xu phat -vi -pham", "quyết* -định"} {
+		for _, f := range []Request{{Clearance: archive.Unclassified}, {Clearance: archive.Mat, Year: 2015}} {
+			r := f
+			r.Q, r.Size, r.Facets = q, 20, true
+			got, err := ix.Search(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := parse(q, ix.analyze)
+			if err != nil {
+				t.Fatal(err)
+			}
+			must, should, not, plain := defaultWeights.build(p, func(string) bool { return true }, r.filter())
+			if len(must) > 0 || len(not) == 0 {
+				t.Fatalf("%q: want optional words and exclusions", q)
+			}
+			v, err := ix.view(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vis, err := v.visibility(r.Clearance)
+			if err != nil {
+				t.Fatal(err)
+			}
+			should = vis.prune(should)
+			if plain = vis.prune(plain); len(plain) > 0 {
+				should = append(should, &filteredQuery{q: disj(plain...), filter: termQ("1", fPlain, 1)})
+			}
+			bq := query.NewBooleanQuery(nil, should, not)
+			want, total, fr, err := v.ranked(query.NewCustomScoreQueryWithScorer(&filteredQuery{q: bq, filter: r.filter()}, quantize, nil, nil), sortOrder(SortRelevance), nil, 20, true)
+			v.close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Total != total || len(got.Hits) != len(want) || total == 0 {
+				t.Fatalf("%q %+v: total %d, %d hits; Bleve %d, %d", q, f, got.Total, len(got.Hits), total, len(want))
+			}
+			if wf := splitFacets(fr[fFacets]); !reflect.DeepEqual(got.Facets, wf) {
+				t.Errorf("%q %+v: facets %v, Bleve %v", q, f, got.Facets, wf)
+			}
+			for i, h := range got.Hits {
+				if h.ID != want[i].ID || h.Score != want[i].Score {
+					t.Errorf("%q %+v: hit %d = %s %v, Bleve %s %v", q, f, i, h.ID, h.Score, want[i].ID, want[i].Score)
+					break
+				}
+			}
+			compared++
+		}
+	}
+	t.Logf("%d searches compared", compared)
+}

@@ -33,10 +33,11 @@ type scoredDoc struct {
 }
 
 // topKApplies reports whether a query can take the topK path: optional
-// clauses only. Term clauses get a score bound and can be passed over;
-// any other clause (a prefix, a filtered disjunction) is always walked.
+// clauses, and exclusions (which the caller adds to the filter). Term
+// clauses get a score bound and can be passed over; any other clause (a
+// prefix, a filtered disjunction) is always walked.
 func topKApplies(must, should, not []query.Query) bool {
-	return len(must) == 0 && len(not) == 0 && len(should) > 0
+	return len(must) == 0 && len(should) > 0
 }
 
 // topK returns the k best documents of the disjunction of clauses within
