@@ -983,18 +983,7 @@ func TestViewMatchesBleve(t *testing.T) {
 // same filter: the same documents in the same order with the same
 // (quantized) scores, bit for bit, on several segments with deletions.
 func TestTopKScoresEqualBleve(t *testing.T) {
-	docs := syntheticDocs()
-	ix := newIndex(t, docs[:200])
-	if err := ix.Index(docs[200:]); err != nil {
-		t.Fatal(err)
-	}
-	var gone []string
-	for i := 0; i < len(docs); i += 11 {
-		gone = append(gone, docs[i].ID)
-	}
-	if err := ix.Delete(gone); err != nil {
-		t.Fatal(err)
-	}
+	ix := segmentedIndex(t, syntheticDocs(), 200, 0, 11)
 	checked := 0
 	for _, q := range []string{"kế hoạch đối ngoại", "ke hoach doi ngoai", "báo cáo kết quả kiểm tra hóa chất", "quyết*", "người lao động được nghỉ phép bao nhiêu ngày", "xu phat vi pham"} {
 		for _, r := range []Request{{Clearance: archive.Unclassified}, {Clearance: archive.Mat, Year: 2015}, {Clearance: archive.Unclassified, Type: "BC"}} {
@@ -1181,17 +1170,7 @@ func TestBrowseMatchesBleve(t *testing.T) {
 	for i := 0; i < len(docs); i += 9 {
 		docs[i].IssuedAt = time.Time{} // no date: last either way
 	}
-	ix := newIndex(t, docs[:250])
-	if err := ix.Index(docs[250:]); err != nil {
-		t.Fatal(err)
-	}
-	var gone []string
-	for i := 4; i < len(docs); i += 23 {
-		gone = append(gone, docs[i].ID)
-	}
-	if err := ix.Delete(gone); err != nil {
-		t.Fatal(err)
-	}
+	ix := segmentedIndex(t, docs, 250, 4, 23)
 	pages := 0
 	for _, f := range []Request{{Clearance: archive.Unclassified}, {Clearance: archive.Mat, Type: "KH"}, {Clearance: archive.Unclassified, Year: 2016},
 		// words in date order: the page's scores are computed for it
@@ -1213,29 +1192,7 @@ func TestBrowseMatchesBleve(t *testing.T) {
 					}
 					var text query.Query = query.NewMatchAllQuery()
 					if r.Q != "" {
-						p, err := parse(r.Q, ix.analyze)
-						if err != nil {
-							t.Fatal(err)
-						}
-						// The flat disjunction, as topK scores: the same
-						// document has the same score in either order.
-						// The clauses as Search prepares them: words no
-						// visible document has are dropped, and the plain
-						// documents' clauses added.
-						_, should, _, plain := defaultWeights.build(p, func(string) bool { return true }, r.filter())
-						v, err := ix.view(ctx)
-						if err != nil {
-							t.Fatal(err)
-						}
-						vis, err := v.visibility(r.Clearance)
-						if err != nil {
-							t.Fatal(err)
-						}
-						should = vis.prune(should)
-						if plain = vis.prune(plain); len(plain) > 0 {
-							should = append(should, &filteredQuery{q: disj(plain...), filter: termQ("1", fPlain, 1)})
-						}
-						v.close()
+						_, should, _ := searchClauses(t, ix, r.Q, r)
 						text = disj(should...)
 					}
 					q := query.NewCustomScoreQueryWithScorer(&filteredQuery{q: text, filter: r.filter()}, quantize, nil, nil)
@@ -1300,25 +1257,13 @@ func TestExclusionsRankAsBleve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := parse(q, ix.analyze)
-			if err != nil {
-				t.Fatal(err)
-			}
-			must, should, not, plain := defaultWeights.build(p, func(string) bool { return true }, r.filter())
+			must, should, not := searchClauses(t, ix, q, r)
 			if len(must) > 0 || len(not) == 0 {
 				t.Fatalf("%q: want optional words and exclusions", q)
 			}
 			v, err := ix.view(ctx)
 			if err != nil {
 				t.Fatal(err)
-			}
-			vis, err := v.visibility(r.Clearance)
-			if err != nil {
-				t.Fatal(err)
-			}
-			should = vis.prune(should)
-			if plain = vis.prune(plain); len(plain) > 0 {
-				should = append(should, &filteredQuery{q: disj(plain...), filter: termQ("1", fPlain, 1)})
 			}
 			bq := query.NewBooleanQuery(nil, should, not)
 			want, total, fr, err := v.ranked(query.NewCustomScoreQueryWithScorer(&filteredQuery{q: bq, filter: r.filter()}, quantize, nil, nil), sortOrder(SortRelevance), nil, 20, true)
@@ -1342,4 +1287,49 @@ func TestExclusionsRankAsBleve(t *testing.T) {
 		}
 	}
 	t.Logf("%d searches compared", compared)
+}
+
+// segmentedIndex indexes docs in two batches (split at split) and deletes
+// every step-th document from first: several segments with deletions,
+// what the internal numbers of a live index look like.
+func segmentedIndex(t *testing.T, docs []Doc, split, first, step int) *Index {
+	t.Helper()
+	ix := newIndex(t, docs[:split])
+	if err := ix.Index(docs[split:]); err != nil {
+		t.Fatal(err)
+	}
+	var gone []string
+	for i := first; i < len(docs); i += step {
+		gone = append(gone, docs[i].ID)
+	}
+	if err := ix.Delete(gone); err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+// searchClauses are the clauses of q as Search prepares them for r's
+// clearance: words no visible document has are dropped, and the clauses
+// for documents written without diacritics added to the optional ones.
+func searchClauses(t *testing.T, ix *Index, q string, r Request) (must, should, not []query.Query) {
+	t.Helper()
+	p, err := parse(q, ix.analyze)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must, should, not, plain := defaultWeights.build(p, func(string) bool { return true }, r.filter())
+	v, err := ix.view(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.close()
+	vis, err := v.visibility(r.Clearance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	should = vis.prune(should)
+	if plain = vis.prune(plain); len(plain) > 0 {
+		should = append(should, &filteredQuery{q: disj(plain...), filter: termQ("1", fPlain, 1)})
+	}
+	return must, should, not
 }
