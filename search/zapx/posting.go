@@ -349,6 +349,10 @@ type PostingsIterator struct {
 	includeLocs     bool
 
 	bytesRead uint64
+
+	// vanthu patch: the number of postings below belowKey (see countBelow)
+	belowKey, belowVal uint64
+	belowOK            bool
 }
 
 var emptyPostingsIterator = &PostingsIterator{}
@@ -778,6 +782,8 @@ func (i *PostingsIterator) nextDocNumAtOrAfterClean(
 // postingsBefore is the number of postings p of the full list with
 // from <= p < n that are in chunk nChunk: the entries the freq/norm/loc
 // readers must skip to reach n, when everything before from has been read.
+// (vanthu patch; the count is a difference of bitmap ranks, and the rank
+// just past n is kept for the next call, which usually starts there.)
 func (i *PostingsIterator) postingsBefore(from, n uint64, nChunk uint32) uint64 {
 	if start := uint64(nChunk) * i.postings.chunkSize; from < start {
 		from = start
@@ -785,12 +791,21 @@ func (i *PostingsIterator) postingsBefore(from, n uint64, nChunk uint32) uint64 
 	if from >= n {
 		return 0
 	}
-	all := i.postings.postings
-	below := uint64(0)
-	if from > 0 {
-		below = all.Rank(uint32(from - 1))
+	below := i.countBelow(from)
+	upTo := i.postings.postings.Rank(uint32(n - 1)) // postings < n
+	i.belowKey, i.belowVal, i.belowOK = n+1, upTo+1, true
+	return upTo - below
+}
+
+// countBelow is the number of postings of the full list below x.
+func (i *PostingsIterator) countBelow(x uint64) uint64 {
+	if i.belowOK && i.belowKey == x {
+		return i.belowVal
 	}
-	return all.Rank(uint32(n-1)) - below
+	if x == 0 {
+		return 0
+	}
+	return i.postings.postings.Rank(uint32(x - 1))
 }
 
 func (i *PostingsIterator) currChunkNext(nChunk uint32) error {
