@@ -73,6 +73,17 @@ const (
 
 var facetFields = []string{fType, fIssuer, fYear, fLevel}
 
+// Check reports whether r is a search this index can run as far as can
+// be told without searching: valid filters and a query that parses (a
+// stale cursor is still only found by Search).
+func (ix *Index) Check(r Request) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	_, err := parse(r.Q, ix.analyze)
+	return err
+}
+
 // Search runs a user query. A query or cursor it cannot read is an error
 // wrapping archive.ErrInvalid whose message is a hint for the user.
 func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {

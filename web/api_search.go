@@ -63,14 +63,23 @@ func (s *Server) search(c *fiber.Ctx, r search.Request) (*search.Result, error) 
 	if s.IndexReady != nil && !s.IndexReady() {
 		return nil, archive.Errorf(archive.ErrUnavailable, "index_rebuilding", "the search index is being rebuilt after a restart; search will be back in a few minutes (documents can still be opened by id)")
 	}
-	res, err := s.Index.Search(c.UserContext(), r)
-	if err != nil {
+	// The audit event (the query and filters, not the results) is written
+	// while the search runs: its commit waits for the disk, the search for
+	// the CPU. A search that cannot run is refused before either starts.
+	if err := s.Index.Check(r); err != nil {
 		return nil, err
 	}
 	a := s.actor(c)
 	e := &archive.Event{Actor: a.User.Name, Role: string(a.User.Role), Action: archive.ActionSearch, IP: a.IP, RequestID: a.RequestID,
 		Details: searchDetails(r)}
-	if err := s.Catalog.Record(c.UserContext(), e); err != nil {
+	ctx := c.UserContext()
+	audited := make(chan error, 1)
+	go func() { audited <- s.Catalog.Record(ctx, e) }()
+	res, err := s.Index.Search(ctx, r)
+	if aerr := <-audited; aerr != nil {
+		return nil, aerr
+	}
+	if err != nil {
 		return nil, err
 	}
 	return res, nil
