@@ -3,6 +3,7 @@ package search
 import (
 	"container/heap"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -113,8 +114,14 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 	checked := 0
 
 	for {
-		if checked++; checked&1023 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+		if checked++; checked&1023 == 0 {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// Let the short work of other requests run (an audit
+			// commit, a response being written): a search holds its
+			// core otherwise until Go preempts it, 10 ms later.
+			runtime.Gosched()
 		}
 		var cand uint64
 		var seg int
