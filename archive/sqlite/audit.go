@@ -16,11 +16,32 @@ import (
 // AppendEvent adds e to the audit trail inside the transaction, chaining it
 // to the last event. Seq, PrevHash, Hash and At (if zero) are filled in.
 func (tx *Tx) AppendEvent(ctx context.Context, e *archive.Event) error {
-	var lastSeq int64
-	prev := archive.GenesisHash
-	err := tx.tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&lastSeq, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return unavailable("audit", err)
+	return tx.appendEvent(ctx, e, &chainHead{})
+}
+
+const (
+	sqlAuditHead   = `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`
+	sqlAuditInsert = `INSERT INTO audit (seq, at, actor, role, action, document_id, outcome, ip, request_id, details, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// chainHead is the last event of the chain as a transaction has it: read
+// from the table for the first event it appends, then carried on (a group
+// commit appends many events in one transaction).
+type chainHead struct {
+	known bool
+	seq   int64
+	hash  string
+}
+
+func (tx *Tx) appendEvent(ctx context.Context, e *archive.Event, head *chainHead) error {
+	if !head.known {
+		head.hash = archive.GenesisHash
+		err := tx.tx.StmtContext(ctx, tx.c.auditHead).QueryRowContext(ctx).Scan(&head.seq, &head.hash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return unavailable("audit", err)
+		}
+		head.known = true
 	}
 	if e.At.IsZero() {
 		e.At = time.Now()
@@ -28,15 +49,15 @@ func (tx *Tx) AppendEvent(ctx context.Context, e *archive.Event) error {
 	if e.Outcome == "" {
 		e.Outcome = "ok"
 	}
-	e.Seq, e.PrevHash = lastSeq+1, prev
+	e.Seq, e.PrevHash = head.seq+1, head.hash
 	at, details := archive.EventTime(e.At), archive.CanonicalDetails(e.Details)
-	e.Hash = archive.ChainHash(prev, e.Seq, at, e.Actor, e.Role, e.Action, e.DocumentID, e.Outcome, e.IP, e.RequestID, details)
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO audit (seq, at, actor, role, action, document_id, outcome, ip, request_id, details, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	e.Hash = archive.ChainHash(e.PrevHash, e.Seq, at, e.Actor, e.Role, e.Action, e.DocumentID, e.Outcome, e.IP, e.RequestID, details)
+	_, err := tx.tx.StmtContext(ctx, tx.c.auditInsert).ExecContext(ctx,
 		e.Seq, at, e.Actor, e.Role, e.Action, e.DocumentID, e.Outcome, e.IP, e.RequestID, details, e.PrevHash, e.Hash)
 	if err != nil {
 		return unavailable("audit", err)
 	}
+	head.seq, head.hash = e.Seq, e.Hash
 	return nil
 }
 
@@ -157,8 +178,9 @@ func (r *recorder) run() {
 func (r *recorder) commit(batch []recordReq) error {
 	ctx := context.Background()
 	return r.c.Update(ctx, func(tx *Tx) error {
+		head := &chainHead{}
 		for _, req := range batch {
-			if err := tx.AppendEvent(ctx, req.e); err != nil {
+			if err := tx.appendEvent(ctx, req.e, head); err != nil {
 				return err
 			}
 		}

@@ -35,6 +35,8 @@ type Catalog struct {
 	write *sql.DB // exactly one connection: the only writer
 	read  *sql.DB
 	rec   *recorder // group commit of audit events, see Record
+	// the audit append's two statements, prepared once on the writer
+	auditHead, auditInsert *sql.Stmt
 }
 
 // Open opens (creating if needed) the catalog at path and applies pending
@@ -72,6 +74,13 @@ func Open(path string) (*Catalog, error) {
 		c.Close()
 		return nil, err
 	}
+	if c.auditHead, err = w.Prepare(sqlAuditHead); err == nil {
+		c.auditInsert, err = w.Prepare(sqlAuditInsert)
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	c.rec = newRecorder(c)
 	return c, nil
 }
@@ -80,6 +89,11 @@ func Open(path string) (*Catalog, error) {
 func (c *Catalog) Close() error {
 	if c.rec != nil {
 		c.rec.close()
+	}
+	for _, st := range []*sql.Stmt{c.auditHead, c.auditInsert} {
+		if st != nil {
+			st.Close()
+		}
 	}
 	err1 := c.read.Close()
 	err2 := c.write.Close()
