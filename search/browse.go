@@ -58,7 +58,7 @@ func (v *view) browse(matches bits, desc bool, after []string, size int) (page [
 		}
 		return date
 	}
-	h := &browseHeap{idReader: idReader{r: v.r}}
+	h := newBrowseHeap(v.r)
 	var cur *browseDoc // the cursor's position, when after is set
 	if after != nil {
 		cur = &browseDoc{scoredDoc: scoredDoc{id: after[1]}}
@@ -116,11 +116,16 @@ func (v *view) browse(matches bits, desc bool, after []string, size int) (page [
 	return page, true, h.err
 }
 
-// browseHeap is a max-heap of a browse page: its root is the page's last
-// document.
+// browseHeap is a browse page: its root is the page's last document.
 type browseHeap struct {
 	idReader
-	docs []browseDoc
+	worstFirst[browseDoc]
+}
+
+func newBrowseHeap(r index.IndexReader) *browseHeap {
+	h := &browseHeap{idReader: idReader{r: r}}
+	h.worstFirst.worse = func(a, b *browseDoc) bool { return h.before(b, a) }
+	return h
 }
 
 // before reports whether a comes before b in the order.
@@ -134,16 +139,6 @@ func (h *browseHeap) before(a, b *browseDoc) bool {
 // after reports whether d comes after the cursor c (same rank: by id).
 func (h *browseHeap) after(d, c *browseDoc) bool {
 	return strings.Compare(h.id(&d.scoredDoc), c.id) > 0
-}
-
-func (h *browseHeap) Len() int           { return len(h.docs) }
-func (h *browseHeap) Less(i, j int) bool { return h.before(&h.docs[j], &h.docs[i]) }
-func (h *browseHeap) Swap(i, j int)      { h.docs[i], h.docs[j] = h.docs[j], h.docs[i] }
-func (h *browseHeap) Push(x any)         { h.docs = append(h.docs, x.(browseDoc)) }
-func (h *browseHeap) Pop() any {
-	x := h.docs[len(h.docs)-1]
-	h.docs = h.docs[:len(h.docs)-1]
-	return x
 }
 
 // cursorKey is the issued_key value a cursor carries for d, as Bleve

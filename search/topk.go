@@ -107,7 +107,7 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 	var next uint64 // sparse: the next candidate is the first match from here
 	n := float64(len(cs))
 
-	page := &pageHeap{idReader: idReader{r: r}}
+	page := newPageHeap(r)
 	theta := math.Inf(-1) // the page's lowest score once it is full
 	ne := 0               // cs[:ne] are non-essential
 	var partial []int
@@ -292,27 +292,37 @@ func (h *idReader) id(d *scoredDoc) string {
 	return d.id
 }
 
-// pageHeap is a min-heap of the page: its root is the worst document.
-type pageHeap struct {
-	idReader
-	docs []scoredDoc
+// worstFirst is a heap of a page's documents whose root is the one that
+// leaves first when a better one comes; worse(a, b) reports whether a
+// ranks below b.
+type worstFirst[T any] struct {
+	docs  []T
+	worse func(a, b *T) bool
 }
 
-// worse reports whether a ranks below b: lower score, or the same score
-// and a larger id (the sort is score descending, then id).
-func (h *pageHeap) worse(a, b *scoredDoc) bool {
-	if a.score != b.score {
-		return a.score < b.score
-	}
-	return strings.Compare(h.id(a), h.id(b)) > 0
-}
-
-func (h *pageHeap) Len() int           { return len(h.docs) }
-func (h *pageHeap) Less(i, j int) bool { return h.worse(&h.docs[i], &h.docs[j]) }
-func (h *pageHeap) Swap(i, j int)      { h.docs[i], h.docs[j] = h.docs[j], h.docs[i] }
-func (h *pageHeap) Push(x any)         { h.docs = append(h.docs, x.(scoredDoc)) }
-func (h *pageHeap) Pop() any {
+func (h *worstFirst[T]) Len() int           { return len(h.docs) }
+func (h *worstFirst[T]) Less(i, j int) bool { return h.worse(&h.docs[i], &h.docs[j]) }
+func (h *worstFirst[T]) Swap(i, j int)      { h.docs[i], h.docs[j] = h.docs[j], h.docs[i] }
+func (h *worstFirst[T]) Push(x any)         { h.docs = append(h.docs, x.(T)) }
+func (h *worstFirst[T]) Pop() any {
 	x := h.docs[len(h.docs)-1]
 	h.docs = h.docs[:len(h.docs)-1]
 	return x
+}
+
+// pageHeap is the page of a relevance search: score descending, then id.
+type pageHeap struct {
+	idReader
+	worstFirst[scoredDoc]
+}
+
+func newPageHeap(r index.IndexReader) *pageHeap {
+	h := &pageHeap{idReader: idReader{r: r}}
+	h.worstFirst.worse = func(a, b *scoredDoc) bool {
+		if a.score != b.score {
+			return a.score < b.score
+		}
+		return strings.Compare(h.id(a), h.id(b)) > 0
+	}
+	return h
 }
