@@ -155,17 +155,12 @@ func (d *browseDoc) cursorKey(desc bool) string {
 	return bsearch.HighTerm
 }
 
-// browsePage is a page in date order of the documents that match the
-// optional clauses should within filter, or of all of filter's documents
-// when should is empty (see browse); ok is false when Bleve must do it.
-// The hits carry the scores Bleve would give them: those of the flat
-// disjunction (computed for the page only, as topK does), or the constant
-// of a search without words.
-func (v *view) browsePage(r Request, should []query.Query, filter query.Query, desc bool, after []string, key uint64, facets map[string][]FacetTerm) (*Result, bool, error) {
-	q := filter
-	if len(should) > 0 {
-		q = conj(disj(should...), filter)
-	}
+// browsePage is a page in date order of the documents q matches (the
+// search's words within its filter, or the filter alone), see browse; ok
+// is false when Bleve must do it. The hits carry the scores Bleve would
+// give them: those of the flat disjunction of should (computed for the
+// page only, as topK does), or the constant of a search without words.
+func (v *view) browsePage(r Request, q query.Query, should []query.Query, desc bool, after []string, key uint64, facets map[string][]FacetTerm) (*Result, bool, error) {
 	matches, err := v.eval(q)
 	if err != nil {
 		return nil, false, err

@@ -52,6 +52,39 @@ func (v *view) clauseCursor(q query.Query) (*clauseCursor, error) {
 	return c, nil
 }
 
+// clauseCursors opens a cursor for each clause of a flat disjunction, with
+// the query norm Bleve's disjunction searcher gives them (their weights
+// summed in clause order, as Bleve sums), each at its first document. The
+// caller closes them with closeAll.
+func (v *view) clauseCursors(clauses []query.Query) ([]*clauseCursor, error) {
+	cs := make([]*clauseCursor, 0, len(clauses))
+	sumW := 0.0
+	for _, q := range clauses {
+		c, err := v.clauseCursor(q)
+		if err != nil {
+			closeAll(cs)
+			return nil, err
+		}
+		cs = append(cs, c)
+		sumW += c.weight()
+	}
+	qnorm := 1 / math.Sqrt(sumW)
+	for _, c := range cs {
+		c.setQueryNorm(qnorm)
+		if err := c.next(); err != nil {
+			closeAll(cs)
+			return nil, err
+		}
+	}
+	return cs, nil
+}
+
+func closeAll(cs []*clauseCursor) {
+	for _, c := range cs {
+		c.close()
+	}
+}
+
 func (c *clauseCursor) close() {
 	if c.s != nil {
 		c.s.Close()

@@ -114,9 +114,7 @@ func (v *view) locations(dms []*bsearch.DocumentMatch, clauses []query.Query) er
 				return err
 			}
 			if only != nil {
-				if f, err = v.and2(only, f); err != nil {
-					return err
-				}
+				f = v.and2(only, f)
 			}
 			return walk(q.q, f)
 		}

@@ -153,7 +153,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	q := &filteredQuery{q: text, filter: filter}
 
-	if sortBy == SortRelevance && after == nil && topKApplies(must, should, not) {
+	if sortBy == SortRelevance && after == nil && topKApplies(must, should) {
 		// Exclusions only narrow the documents: Bleve's boolean searcher
 		// leaves them out of the query norm and the score, so they are
 		// part of the filter here.
@@ -173,14 +173,15 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	// would be checked twice; phrases match few documents, so Bleve's
 	// collector counts those cheaply.
 	var facets map[string][]FacetTerm
+	counted := conj(text, filter) // one query object, so the view evaluates it once
 	bleveFacets := r.Facets && hasPhrase(append(must, not...))
 	if r.Facets && !bleveFacets {
-		if _, facets, err = v.countMatches(conj(text, filter), true); err != nil {
+		if _, facets, err = v.countMatches(counted, true); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
 	if len(must)+len(not) == 0 && (sortBy == SortIssued || sortBy == SortIssuedDsc) {
-		out, ok, err := v.browsePage(r, should, filter, sortBy == SortIssuedDsc, after, key, facets)
+		out, ok, err := v.browsePage(r, counted, should, sortBy == SortIssuedDsc, after, key, facets)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}

@@ -992,8 +992,8 @@ func TestTopKScoresEqualBleve(t *testing.T) {
 				t.Fatal(err)
 			}
 			filter := r.filter()
-			must, should, not, _ := defaultWeights.build(p, func(string) bool { return true }, filter)
-			if !topKApplies(must, should, not) {
+			must, should, _, _ := defaultWeights.build(p, func(string) bool { return true }, filter)
+			if !topKApplies(must, should) {
 				t.Fatalf("%q does not take the topK path", q)
 			}
 			v, err := ix.view(ctx)

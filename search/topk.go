@@ -34,10 +34,11 @@ type scoredDoc struct {
 }
 
 // topKApplies reports whether a query can take the topK path: optional
-// clauses, and exclusions (which the caller adds to the filter). Term
+// clauses without required ones (exclusions the caller adds to the
+// filter). Term
 // clauses get a score bound and can be passed over; any other clause (a
 // prefix, a filtered disjunction) is always walked.
-func topKApplies(must, should, not []query.Query) bool {
+func topKApplies(must, should []query.Query) bool {
 	return len(must) == 0 && len(should) > 0
 }
 
@@ -47,33 +48,14 @@ func topKApplies(must, should, not []query.Query) bool {
 // matches are the documents that query matches (from the counting pass).
 func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k int) ([]scoredDoc, error) {
 	ctx, r := v.ctx, v.r
-	cs := make([]*clauseCursor, 0, len(clauses))
-	defer func() {
-		for _, c := range cs {
-			c.close()
-		}
-	}()
-	for _, q := range clauses {
-		c, err := v.clauseCursor(q)
-		if err != nil {
-			return nil, err
-		}
-		cs = append(cs, c)
-	}
-	fb, err := v.eval(filter)
+	cs, err := v.clauseCursors(clauses)
 	if err != nil {
 		return nil, err
 	}
-
-	// The query norm, as Bleve's disjunction searcher sets it (in clause
-	// order, like Bleve's sum).
-	sumW := 0.0
-	for _, c := range cs {
-		sumW += c.weight()
-	}
-	qnorm := 1 / math.Sqrt(sumW)
-	for _, c := range cs {
-		c.setQueryNorm(qnorm)
+	defer closeAll(cs)
+	fb, err := v.eval(filter)
+	if err != nil {
+		return nil, err
 	}
 	// Lowest bound first: the non-essential clauses are a prefix.
 	slices.SortStableFunc(cs, func(a, b *clauseCursor) int {
@@ -88,11 +70,6 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 	prefixUB := make([]float64, len(cs)+1) // prefixUB[i] = Σ ub of cs[:i]
 	for i, c := range cs {
 		prefixUB[i+1] = prefixUB[i] + c.ub
-	}
-	for _, c := range cs {
-		if err := c.next(); err != nil {
-			return nil, err
-		}
 	}
 	// When few documents match (a year, a type, a rare word), they are
 	// taken one by one from the counting pass's bitmap, and only the
@@ -226,28 +203,11 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 // topK (and Bleve) computes them: each clause's score at the document,
 // summed, times the share of clauses that have it, rounded by quantize.
 func (v *view) score(clauses []query.Query, docs []scoredDoc) error {
-	cs := make([]*clauseCursor, 0, len(clauses))
-	defer func() {
-		for _, c := range cs {
-			c.close()
-		}
-	}()
-	sumW := 0.0
-	for _, q := range clauses {
-		c, err := v.clauseCursor(q)
-		if err != nil {
-			return err
-		}
-		cs = append(cs, c)
-		sumW += c.weight()
+	cs, err := v.clauseCursors(clauses)
+	if err != nil {
+		return err
 	}
-	qnorm := 1 / math.Sqrt(sumW)
-	for _, c := range cs {
-		c.setQueryNorm(qnorm)
-		if err := c.next(); err != nil {
-			return err
-		}
-	}
+	defer closeAll(cs)
 	order := make([]int, len(docs))
 	for i := range order {
 		order[i] = i

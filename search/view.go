@@ -223,14 +223,14 @@ func (v *view) combine(qs []query.Query, all bool) (bits, error) {
 }
 
 // and2 is the intersection of two evaluated sets.
-func (v *view) and2(a, b bits) (bits, error) {
+func (v *view) and2(a, b bits) bits {
 	out := make(bits, len(v.segs))
 	for s := range v.segs {
 		if a[s] != nil && b[s] != nil {
 			out[s] = roaring.And(a[s], b[s])
 		}
 	}
-	return out, nil
+	return out
 }
 
 // boolean follows Bleve's BooleanSearcher: with a must part, the should
