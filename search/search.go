@@ -16,13 +16,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/mapping"
 	index "github.com/blevesearch/bleve_index_api"
 
 	"vanthu/archive"
@@ -51,6 +54,7 @@ type Index struct {
 	stats  *fieldStats
 	facets *facetCache
 	slots  chan struct{} // see acquire
+	docs   *documents    // builds what Index gives Bleve
 }
 
 // acquire waits for one of GOMAXPROCS search slots, in arrival order
@@ -71,8 +75,20 @@ func (ix *Index) acquire(ctx context.Context) error {
 
 func (ix *Index) release() { <-ix.slots }
 
-func wrap(bi bleve.Index) *Index {
-	return &Index{bi: bi, facets: newFacetCache(), slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+func wrap(bi bleve.Index) (*Index, error) {
+	im, ok := bi.Mapping().(*mapping.IndexMappingImpl)
+	if !ok {
+		return nil, fmt.Errorf("%w: unexpected mapping type %T", ErrCorrupt, bi.Mapping())
+	}
+	docs, err := newDocuments(im)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	ix := &Index{bi: bi, facets: newFacetCache(), slots: make(chan struct{}, runtime.GOMAXPROCS(0)), docs: docs}
+	if err := ix.loadStats(); err != nil {
+		return nil, err
+	}
+	return ix, nil
 }
 
 const versionKey = "vanthu_mapping_version"
@@ -98,8 +114,8 @@ func Open(dir string) (*Index, error) {
 		}
 		return nil, fmt.Errorf("search: open %s: %w: mapping version %q, want %q", dir, ErrCorrupt, v, mappingVersion)
 	}
-	ix := wrap(bi)
-	if err := ix.loadStats(); err != nil {
+	ix, err := wrap(bi)
+	if err != nil {
 		bi.Close()
 		return nil, fmt.Errorf("search: open %s: %w", dir, err)
 	}
@@ -137,8 +153,12 @@ func create(dir string) (*Index, error) {
 		bi.Close()
 		return nil, fmt.Errorf("search: create %s: %w", dir, err)
 	}
-	ix := wrap(bi)
-	return ix, ix.loadStats()
+	ix, err := wrap(bi)
+	if err != nil {
+		bi.Close()
+		return nil, fmt.Errorf("search: create %s: %w", dir, err)
+	}
+	return ix, nil
 }
 
 // Close flushes and closes the index.
@@ -147,21 +167,36 @@ func (ix *Index) Close() error { return ix.bi.Close() }
 // Count is the number of indexed documents.
 func (ix *Index) Count() (uint64, error) { return ix.bi.DocCount() }
 
-// Index adds or replaces docs in one batch: one segment, one fsync.
+// Index adds or replaces docs in one batch: one segment, one fsync. The
+// documents are built (normalised, tokenized: see documents) on all cores
+// before Bleve takes the batch.
 func (ix *Index) Index(docs []Doc) error {
-	b := ix.bi.NewBatch()
-	all := make([]map[string]interface{}, len(docs))
 	for i := range docs {
-		d := &docs[i]
-		if d.ID == "" {
+		if docs[i].ID == "" {
 			return archive.Errorf(archive.ErrInvalid, "invalid_document", "search: document %d has no id", i)
 		}
-		all[i] = fields(d)
-		if err := b.Index(d.ID, all[i]); err != nil {
-			return fmt.Errorf("search: index %s: %w", d.ID, err)
+	}
+	built := make([]*document.Document, len(docs))
+	lengths := make([][2]int, len(docs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(docs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(docs); i = int(next.Add(1)) - 1 {
+				built[i], lengths[i] = ix.docs.build(&docs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	b := ix.bi.NewBatch()
+	for i, doc := range built {
+		if err := b.IndexAdvanced(doc); err != nil {
+			return fmt.Errorf("search: index %s: %w", docs[i].ID, err)
 		}
 	}
-	b.SetInternal([]byte(statsKey), ix.addLengths(all))
+	b.SetInternal([]byte(statsKey), ix.addLengths(lengths))
 	if err := ix.bi.Batch(b); err != nil {
 		return fmt.Errorf("search: index batch of %d: %w", len(docs), err)
 	}
@@ -178,75 +213,6 @@ func (ix *Index) Delete(ids []string) error {
 		return fmt.Errorf("search: delete %d: %w", len(ids), err)
 	}
 	return nil
-}
-
-// fields flattens a Doc into the properties the mapping indexes. Text is
-// normalised here, not in an analyzer char filter: NFC and tone placement
-// change byte lengths, and the stored text must be the exact text the
-// offsets of term vectors point into.
-func fields(d *Doc) map[string]interface{} {
-	subject := vietnamese.Normalize(d.Subject)
-	body := vietnamese.Normalize(d.Body)
-	m := map[string]interface{}{
-		fSubject: subject,
-		fBody:    body,
-		fClass:   classKey(d.Classification),
-	}
-	if isPlain(subject, body) {
-		m[fPlain] = "1"
-	}
-	if subject != d.Subject {
-		m[fSubjectShown] = d.Subject
-	}
-	put := func(k, v string) {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	put(fNumber, numberKey(d.Number))
-	put(fNumberFold, numberFoldKey(d.Number))
-	put(fType, d.Type)
-	put(fIssuer, d.Issuer)
-	put(fLevel, d.Level)
-	put(fSigner, d.Signer)
-	put(fDirection, d.Direction)
-	put(fStatus, d.Status)
-	if !d.IssuedAt.IsZero() {
-		m[fIssuedAt] = d.IssuedAt.UTC()
-		m[fIssuedKey] = d.IssuedAt.Format(time.DateOnly)
-		m[fYear] = strconv.Itoa(d.IssuedAt.Year())
-	}
-	if !d.RegisteredAt.IsZero() {
-		m[fRegistered] = d.RegisteredAt.UTC()
-	}
-	var facets []string
-	for _, kv := range [][2]string{{fType, d.Type}, {fIssuer, d.Issuer}, {fLevel, d.Level}} {
-		if kv[1] != "" {
-			facets = append(facets, facetTerm(kv[0], kv[1]))
-		}
-	}
-	if y, ok := m[fYear].(string); ok {
-		facets = append(facets, facetTerm(fYear, y))
-	}
-	if len(facets) > 0 {
-		m[fFacets] = facets
-	}
-	if len(d.Tags) > 0 {
-		m[fTags] = d.Tags
-	}
-	if len(d.Tasks) > 0 {
-		m[fTasks] = d.Tasks
-	}
-	if len(d.Cites) > 0 {
-		cites := make([]string, 0, len(d.Cites))
-		for _, c := range d.Cites {
-			if k := numberKey(c); k != "" {
-				cites = append(cites, k)
-			}
-		}
-		m[fCites] = cites
-	}
-	return m
 }
 
 // facetTerm is a facet value in the combined fFacets column: the facet's

@@ -56,21 +56,19 @@ func (ix *Index) loadStats() error {
 	return nil
 }
 
-// addLengths counts the syllables of a batch; the caller saves them with
-// the batch.
-func (ix *Index) addLengths(docs []map[string]interface{}) []byte {
+// addLengths adds a batch's syllable counts (subject, body) to the
+// totals; the caller saves what it returns with the batch.
+func (ix *Index) addLengths(lengths [][2]int) []byte {
 	s := ix.stats
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := ix.bi.Mapping().AnalyzerNamed(analyzerAccented)
-	for _, d := range docs {
+	for _, l := range lengths {
 		s.Docs++
-		for _, f := range []struct{ text, acc, fold, sh, fsh string }{
-			{fSubject, fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh},
-			{fBody, fBody, fBodyFold, fBodySh, fBodyFoldSh},
+		for i, f := range []struct{ acc, fold, sh, fsh string }{
+			{fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh},
+			{fBody, fBodyFold, fBodySh, fBodyFoldSh},
 		} {
-			text, _ := d[f.text].(string)
-			n := uint64(len(a.Analyze([]byte(text))))
+			n := uint64(l[i])
 			s.Tokens[f.acc] += n
 			s.Tokens[f.fold] += n
 			if n > 0 {
@@ -81,6 +79,20 @@ func (ix *Index) addLengths(docs []map[string]interface{}) []byte {
 	}
 	b, _ := json.Marshal(s)
 	return b
+}
+
+// SaveStats writes the field statistics as they are now. Index saves them
+// with each batch; after batches given to Index side by side, the last one
+// to land may carry totals older than another's, so the caller saves once
+// more when they are all done.
+func (ix *Index) SaveStats() error {
+	ix.stats.mu.Lock()
+	b, err := json.Marshal(ix.stats)
+	ix.stats.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return ix.bi.SetInternal([]byte(statsKey), b)
 }
 
 // bm25Stats are the statistics a search runs with: the real document

@@ -1,0 +1,208 @@
+package search
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
+
+	"vanthu/ingest/vietnamese"
+)
+
+// documents builds Bleve documents without the mapping's walk and with one
+// analysis of each text.
+//
+// Through the mapping, subject and body were each tokenized five times: by
+// the four analyzers of their index fields (accented, folded, and the
+// two-syllable shingles of each) and once more to count their lengths for
+// the BM25 statistics. The unicode tokenizer is the expensive part of an
+// analysis, and the five runs produce the same tokens: the folded stream is
+// the accented one with each term folded, the shingles are pairs of
+// either. So a text is tokenized and lower-cased once, and the other
+// streams are derived from it with the same filter objects the mapping's
+// analyzers use; the index fields are handed the finished streams. The
+// result is the document the mapping would have built, field for field
+// (TestDocumentMatchesMapping compares them after analysis).
+type documents struct {
+	tokenizer analysis.Tokenizer
+	lower     analysis.TokenFilter
+	fold      analysis.TokenFilter
+	shingle   analysis.TokenFilter
+
+	// options of each field, read from the mapping, and the names the
+	// mapping would have left out of the _all composite: all of them.
+	options map[string]index.FieldIndexingOptions
+	layout  string // the layout Bleve records with a time.Time value
+}
+
+func newDocuments(im *mapping.IndexMappingImpl) (*documents, error) {
+	chain := func(name string) (*analysis.DefaultAnalyzer, error) {
+		a, ok := im.AnalyzerNamed(name).(*analysis.DefaultAnalyzer)
+		if !ok || a == nil || a.CharFilters != nil {
+			return nil, fmt.Errorf("search: analyzer %s is not a plain tokenizer chain", name)
+		}
+		return a, nil
+	}
+	acc, err := chain(analyzerAccented)
+	if err != nil {
+		return nil, err
+	}
+	fsh, err := chain(analyzerFoldedShingle)
+	if err != nil {
+		return nil, err
+	}
+	if len(acc.TokenFilters) != 1 || len(fsh.TokenFilters) != 3 {
+		return nil, fmt.Errorf("search: analyzers %s and %s do not have the filters documents expects", analyzerAccented, analyzerFoldedShingle)
+	}
+	ds := &documents{
+		tokenizer: acc.Tokenizer,
+		lower:     acc.TokenFilters[0],
+		fold:      fsh.TokenFilters[1],
+		shingle:   fsh.TokenFilters[2],
+		options:   map[string]index.FieldIndexingOptions{},
+		layout:    time.RFC3339,
+	}
+	for _, prop := range im.DefaultMapping.Properties {
+		for _, fm := range prop.Fields {
+			ds.options[fm.Name] = fm.Options()
+		}
+	}
+	for _, name := range allFields {
+		if _, ok := ds.options[name]; !ok {
+			return nil, fmt.Errorf("search: field %s is not in the mapping", name)
+		}
+	}
+	return ds, nil
+}
+
+// allFields is every field a document can carry, in the order documents
+// adds them.
+var allFields = []string{
+	fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh, fSubjectShown,
+	fBody, fBodyFold, fBodySh, fBodyFoldSh,
+	fNumber, fNumberFold, fType, fIssuer, fLevel, fClass, fYear, fTasks, fCites,
+	fIssuedAt, fIssuedKey, fRegistered, fSigner, fTags, fStatus, fDirection, fPlain, fFacets,
+}
+
+// streams are the four token streams of one text.
+type streams struct {
+	acc, fold, sh, fsh analysis.TokenStream
+}
+
+func (ds *documents) analyse(text string) streams {
+	var s streams
+	s.acc = ds.lower.Filter(ds.tokenizer.Tokenize([]byte(text)))
+	folded := make(analysis.TokenStream, len(s.acc))
+	tokens := make([]analysis.Token, len(s.acc))
+	for i, t := range s.acc {
+		tokens[i] = *t
+		folded[i] = &tokens[i]
+	}
+	s.fold = ds.fold.Filter(folded)
+	s.sh = ds.shingle.Filter(s.acc)
+	s.fsh = ds.shingle.Filter(s.fold)
+	return s
+}
+
+// analysed is an analyzer that returns a stream computed beforehand.
+type analysed analysis.TokenStream
+
+func (a analysed) Analyze([]byte) analysis.TokenStream { return analysis.TokenStream(a) }
+
+// build returns d's document and the token counts of its subject and body
+// (the lengths the BM25 statistics add up).
+func (ds *documents) build(d *Doc) (*document.Document, [2]int) {
+	subject := vietnamese.Normalize(d.Subject)
+	body := vietnamese.Normalize(d.Body)
+	doc := document.NewDocument(d.ID)
+	add := func(name string, positions []uint64, value string) {
+		doc.AddField(document.NewTextFieldCustom(name, positions, []byte(value), ds.options[name], nil))
+	}
+	var lengths [2]int
+	for i, t := range []struct {
+		value                 string
+		acc, fold, sh, fshort string
+	}{
+		{subject, fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh},
+		{body, fBody, fBodyFold, fBodySh, fBodyFoldSh},
+	} {
+		s := ds.analyse(t.value)
+		lengths[i] = len(s.acc)
+		for _, f := range []struct {
+			name   string
+			stream analysis.TokenStream
+		}{{t.acc, s.acc}, {t.fold, s.fold}, {t.sh, s.sh}, {t.fshort, s.fsh}} {
+			doc.AddField(document.NewTextFieldCustom(f.name, nil, []byte(t.value), ds.options[f.name], analysed(f.stream)))
+		}
+	}
+	if subject != d.Subject {
+		add(fSubjectShown, nil, d.Subject)
+	}
+	if isPlain(subject, body) {
+		add(fPlain, nil, "1")
+	}
+	add(fClass, nil, classKey(d.Classification))
+	keyword := func(name, value string) {
+		if value != "" {
+			add(name, nil, value)
+		}
+	}
+	keyword(fNumber, numberKey(d.Number))
+	keyword(fNumberFold, numberFoldKey(d.Number))
+	keyword(fType, d.Type)
+	keyword(fIssuer, d.Issuer)
+	keyword(fLevel, d.Level)
+	keyword(fSigner, d.Signer)
+	keyword(fDirection, d.Direction)
+	keyword(fStatus, d.Status)
+	var year string
+	if !d.IssuedAt.IsZero() {
+		ds.date(doc, fIssuedAt, d.IssuedAt)
+		add(fIssuedKey, nil, d.IssuedAt.Format(time.DateOnly))
+		year = strconv.Itoa(d.IssuedAt.Year())
+		add(fYear, nil, year)
+	}
+	if !d.RegisteredAt.IsZero() {
+		ds.date(doc, fRegistered, d.RegisteredAt)
+	}
+	list := func(name string, values []string) {
+		for i, v := range values {
+			add(name, []uint64{uint64(i)}, v)
+		}
+	}
+	var facets []string
+	for _, kv := range [][2]string{{fType, d.Type}, {fIssuer, d.Issuer}, {fLevel, d.Level}, {fYear, year}} {
+		if kv[1] != "" {
+			facets = append(facets, facetTerm(kv[0], kv[1]))
+		}
+	}
+	list(fFacets, facets)
+	list(fTags, d.Tags)
+	list(fTasks, d.Tasks)
+	var cites []string
+	for _, c := range d.Cites {
+		if k := numberKey(c); k != "" {
+			cites = append(cites, k)
+		}
+	}
+	list(fCites, cites)
+
+	// The mapping adds an _all composite field that every field is left
+	// out of; the index keeps it (empty), so a document built here is the
+	// one the mapping built.
+	doc.AddField(document.NewCompositeFieldWithIndexingOptions("_all", true, []string{}, allFields, index.IndexField|index.IncludeTermVectors))
+	doc.SetIndexed()
+	return doc, lengths
+}
+
+func (ds *documents) date(doc *document.Document, name string, t time.Time) {
+	f, err := document.NewDateTimeFieldWithIndexingOptions(name, nil, t.UTC(), ds.layout, ds.options[name])
+	if err != nil {
+		return // a date Bleve cannot represent: the mapping drops it too
+	}
+	doc.AddField(f)
+}
