@@ -63,6 +63,7 @@ type options struct {
 	out         string
 	profile     bool
 	reuse       string
+	rounds      int
 }
 
 func main() {
@@ -79,6 +80,7 @@ func main() {
 	fs.StringVar(&o.kinds, "kinds", "pdf,text", "ingest: document kinds to run")
 	fs.StringVar(&o.searchDocs, "search-docs", "100000,1000000", "search: index sizes; a size whose estimated build time exceeds -max-build is skipped and extrapolated")
 	fs.IntVar(&o.queries, "queries", 400, "search: searches per concurrency level and path")
+	fs.IntVar(&o.rounds, "rounds", 3, "search: direct and HTTP take turns this many times, each with queries/rounds searches per row")
 	fs.DurationVar(&o.maxBuild, "max-build", 25*time.Minute, "search: largest estimated build time to attempt")
 	fs.IntVar(&o.reindexDocs, "reindex-docs", 100000, "reindex: catalogued documents")
 	fs.Int64Var(&o.uploadSize, "upload-size", 1<<30, "upload: bytes of the large stream")

@@ -161,48 +161,134 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 	buildRate := float64(n) / max(ds.build.Seconds(), 1e-9)
 
 	reqs := benchQueries()
-	var rows []latRow
-	// Direct, in this process.
-	ix, err := search.Open(indexDir)
-	if err != nil {
-		return 0, err
-	}
 	totals := make([]uint64, len(reqs))
-	direct := func(i int) error {
-		res, err := ix.Search(ctx, reqs[i%len(reqs)])
-		if err == nil && i < len(reqs) {
-			totals[i] = res.Total
-		}
-		return err
-	}
-	if _, _, err := measure(ctx, 2, 2*len(reqs), direct); err != nil {
-		ix.Close()
-		return 0, err
-	}
 	prof := filepath.Join(b.o.work, fmt.Sprintf("search-%d-cpu.pprof", n))
-	for _, c := range []int{1, 8} {
-		var pf *os.File
-		if c == 8 {
-			if pf, err = os.Create(prof); err == nil {
-				err = pprof.StartCPUProfile(pf)
+	// Direct and HTTP take turns, -rounds times, each round with its share
+	// of the searches, and the percentiles are taken over all rounds: the
+	// machine's load drifts over minutes, and measured one after the other
+	// the two paths met different machines (the 8-client HTTP/direct p99
+	// ratio went from 10% to 55% between two runs of the same code).
+	rounds := max(1, b.o.rounds)
+	per := max(1, b.o.queries/rounds)
+	samples := map[string][]time.Duration{}
+	walls := map[string]time.Duration{}
+	add := func(path string, c int, ts []time.Duration, wall time.Duration) {
+		k := fmt.Sprintf("%s/%d", path, c)
+		samples[k] = append(samples[k], ts...)
+		walls[k] += wall
+	}
+	var floor []latRow
+	var rss, hwm int64
+	var profText string
+	for round := range rounds {
+		first, last := round == 0, round == rounds-1
+		logf("search %d: round %d of %d (direct, then HTTP; %d searches per row)", n, round+1, rounds, per)
+		// Direct, in this process.
+		ix, err := search.Open(indexDir)
+		if err != nil {
+			return 0, err
+		}
+		direct := func(i int) error {
+			res, err := ix.Search(ctx, reqs[i%len(reqs)])
+			if err == nil && i < len(reqs) {
+				totals[i] = res.Total
+			}
+			return err
+		}
+		if _, _, err := measure(ctx, 2, 2*len(reqs), direct); err != nil {
+			ix.Close()
+			return 0, err
+		}
+		for _, c := range []int{1, 8} {
+			var pf *os.File
+			if c == 8 && first {
+				if pf, err = os.Create(prof); err == nil {
+					err = pprof.StartCPUProfile(pf)
+				}
+				if err != nil {
+					ix.Close()
+					return 0, err
+				}
+			}
+			ts, wall, err := measure(ctx, c, per, direct)
+			if pf != nil {
+				pprof.StopCPUProfile()
+				pf.Close()
 			}
 			if err != nil {
 				ix.Close()
 				return 0, err
 			}
+			add("direct", c, ts, wall)
 		}
-		ts, wall, err := measure(ctx, c, b.o.queries, direct)
-		if pf != nil {
-			pprof.StopCPUProfile()
-			pf.Close()
-		}
+		ix.Close()
+
+		// HTTP.
+		srv, err := b.startServer(ctx, ds.data)
 		if err != nil {
-			ix.Close()
 			return 0, err
 		}
-		rows = append(rows, latencyRow("direct", c, ts, wall))
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+		httpSearch := func(i int) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.url+"/api/v1/search?"+queryString(reqs[i%len(reqs)]), nil)
+			req.Header.Set("Authorization", "Bearer "+ds.token)
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("search: %s", resp.Status)
+			}
+			return err
+		}
+		healthz := func(int) error {
+			resp, err := client.Get(srv.url + "/healthz")
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return nil
+		}
+		if _, _, err := measure(ctx, 2, 2*len(reqs), httpSearch); err != nil {
+			srv.stop()
+			return 0, err
+		}
+		for _, c := range []int{1, 8} {
+			waitProf := func() string { return "" }
+			if c == 8 && first {
+				waitProf = b.profileServer(srv, fmt.Sprintf("search-%d-http8", n), 10*time.Second)
+			}
+			ts, wall, err := measure(ctx, c, per, httpSearch)
+			profText += waitProf()
+			if err != nil {
+				srv.stop()
+				return 0, err
+			}
+			add("HTTP", c, ts, wall)
+			if last {
+				ts, wall, err = measure(ctx, c, b.o.queries, healthz)
+				if err != nil {
+					srv.stop()
+					return 0, err
+				}
+				floor = append(floor, latencyRow("HTTP floor (GET /healthz)", c, ts, wall))
+			}
+		}
+		if last {
+			rss, hwm = procStatus(srv.pid(), "VmRSS"), procStatus(srv.pid(), "VmHWM")
+		}
+		srv.stop()
 	}
-	ix.Close()
+	var rows []latRow
+	for _, path := range []string{"direct", "HTTP"} {
+		for _, c := range []int{1, 8} {
+			k := fmt.Sprintf("%s/%d", path, c)
+			rows = append(rows, latencyRow(path, c, samples[k], walls[k]))
+		}
+	}
 
 	// The audit event every API search appends (one write transaction on
 	// the catalog's single writer, synchronous=FULL), measured alone.
@@ -222,61 +308,6 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 		auditRows = append(auditRows, latencyRow("audit append alone (Catalog.Record)", c, ts, wall))
 	}
 	cat.Close()
-
-	// HTTP.
-	srv, err := b.startServer(ctx, ds.data)
-	if err != nil {
-		return 0, err
-	}
-	defer srv.stop()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	httpSearch := func(i int) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.url+"/api/v1/search?"+queryString(reqs[i%len(reqs)]), nil)
-		req.Header.Set("Authorization", "Bearer "+ds.token)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("search: %s", resp.Status)
-		}
-		return err
-	}
-	healthz := func(int) error {
-		resp, err := client.Get(srv.url + "/healthz")
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return nil
-	}
-	if _, _, err := measure(ctx, 2, 2*len(reqs), httpSearch); err != nil {
-		return 0, err
-	}
-	var floor []latRow
-	profText := ""
-	for _, c := range []int{1, 8} {
-		waitProf := func() string { return "" }
-		if c == 8 {
-			waitProf = b.profileServer(srv, fmt.Sprintf("search-%d-http8", n), 10*time.Second)
-		}
-		ts, wall, err := measure(ctx, c, b.o.queries, httpSearch)
-		profText += waitProf()
-		if err != nil {
-			return 0, err
-		}
-		rows = append(rows, latencyRow("HTTP", c, ts, wall))
-		ts, wall, err = measure(ctx, c, b.o.queries, healthz)
-		if err != nil {
-			return 0, err
-		}
-		floor = append(floor, latencyRow("HTTP floor (GET /healthz)", c, ts, wall))
-	}
-	rss, hwm := procStatus(srv.pid(), "VmRSS"), procStatus(srv.pid(), "VmHWM")
-	srv.stop()
 
 	built := fmt.Sprintf("Catalog generated in %s; index built straight (search.Index.Index, batches of 500) in %s = **%.0f docs/s**", secs(ds.genTime), secs(ds.build), buildRate)
 	if b.o.reuse != "" {
