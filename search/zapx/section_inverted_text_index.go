@@ -497,6 +497,7 @@ func (io *invertedIndexOpaque) writeDicts(w *FileWriter) error {
 			pid := dict[term] - 1
 
 			postingsBS := io.Postings[pid]
+			postingsBS.AddMany(io.postingsDocs[pid])
 
 			freqNorms := io.FreqNorms[pid]
 			freqNormOffset := 0
@@ -713,8 +714,7 @@ func (io *invertedIndexOpaque) process(field index.Field, fieldID uint16, docNum
 
 			for term, tf := range tfs {
 				pid := dict[term] - 1
-				bs := io.Postings[pid]
-				bs.Add(uint32(docNum))
+				io.postingsDocs[pid] = append(io.postingsDocs[pid], docNum)
 
 				io.FreqNorms[pid] = append(io.FreqNorms[pid],
 					interimFreqNorm{
@@ -899,6 +899,22 @@ func (i *invertedIndexOpaque) realloc() {
 		i.freqNormsBacking = make([]interimFreqNorm, totTFs)
 	}
 
+	if cap(i.postingsDocs) >= numPostingsLists {
+		i.postingsDocs = i.postingsDocs[:numPostingsLists]
+	} else {
+		i.postingsDocs = make([][]uint32, numPostingsLists)
+	}
+	if cap(i.docsBacking) >= totTFs {
+		i.docsBacking = i.docsBacking[:totTFs]
+	} else {
+		i.docsBacking = make([]uint32, totTFs)
+	}
+	docsBacking := i.docsBacking
+	for pid, numTerms := range i.numTermsPerPostingsList {
+		i.postingsDocs[pid] = docsBacking[0:0:numTerms]
+		docsBacking = docsBacking[numTerms:]
+	}
+
 	freqNormsBacking := i.freqNormsBacking
 	for pid, numTerms := range i.numTermsPerPostingsList {
 		i.FreqNorms[pid] = freqNormsBacking[0:0]
@@ -1016,6 +1032,12 @@ type invertedIndexOpaque struct {
 	// postings id -> bitmap of docNums
 	Postings []*roaring.Bitmap
 
+	// postings id -> docNums in ascending order, gathered while documents
+	// are processed and added to Postings in one AddMany before the
+	// dictionaries are written (vanthu patch, see VANTHU.md)
+	postingsDocs [][]uint32
+	docsBacking  []uint32
+
 	// postings id -> freq/norm's, one for each docNum in postings
 	FreqNorms        [][]interimFreqNorm
 	freqNormsBacking []interimFreqNorm
@@ -1071,6 +1093,11 @@ func (io *invertedIndexOpaque) Reset() (err error) {
 		idn.Clear()
 	}
 	io.Postings = io.Postings[:0]
+	for i := range io.postingsDocs {
+		io.postingsDocs[i] = nil
+	}
+	io.postingsDocs = io.postingsDocs[:0]
+	io.docsBacking = io.docsBacking[:0]
 	io.FreqNorms = io.FreqNorms[:0]
 	for i := range io.freqNormsBacking {
 		io.freqNormsBacking[i] = interimFreqNorm{}
