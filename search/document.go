@@ -96,16 +96,58 @@ type streams struct {
 func (ds *documents) analyse(text string) streams {
 	var s streams
 	s.acc = ds.lower.Filter(ds.tokenizer.Tokenize([]byte(text)))
+	// The folded stream shares the tokens the fold filter leaves alone
+	// (ASCII) and copies the others, which it rewrites.
+	n := 0
+	for _, t := range s.acc {
+		if !isASCII(t.Term) {
+			n++
+		}
+	}
 	folded := make(analysis.TokenStream, len(s.acc))
-	tokens := make([]analysis.Token, len(s.acc))
+	copies := make([]analysis.Token, 0, n)
 	for i, t := range s.acc {
-		tokens[i] = *t
-		folded[i] = &tokens[i]
+		if isASCII(t.Term) {
+			folded[i] = t
+			continue
+		}
+		copies = append(copies, *t)
+		folded[i] = &copies[len(copies)-1]
 	}
 	s.fold = ds.fold.Filter(folded)
-	s.sh = ds.shingle.Filter(s.acc)
-	s.fsh = ds.shingle.Filter(s.fold)
+	s.sh = ds.pairs(s.acc)
+	s.fsh = ds.pairs(s.fold)
 	return s
+}
+
+// pairs is the shingle filter's output (two-syllable shingles joined by a
+// space) built in two allocations instead of three per shingle. It covers
+// the streams the tokenizer makes, positions 1, 2, 3… without gaps; any
+// other stream goes to the filter itself, which inserts fillers at gaps.
+func (ds *documents) pairs(ts analysis.TokenStream) analysis.TokenStream {
+	size := 0
+	for i, t := range ts {
+		if t.Position != i+1 {
+			return ds.shingle.Filter(ts)
+		}
+		size += 2*len(t.Term) + 1
+	}
+	if len(ts) < 2 {
+		return analysis.TokenStream{}
+	}
+	buf := make([]byte, 0, size)
+	tokens := make([]analysis.Token, len(ts)-1)
+	out := make(analysis.TokenStream, len(ts)-1)
+	for i := range tokens {
+		a, b := ts[i], ts[i+1]
+		start := len(buf)
+		buf = append(buf, a.Term...)
+		buf = append(buf, ' ')
+		buf = append(buf, b.Term...)
+		tokens[i] = analysis.Token{Type: analysis.Shingle, Term: buf[start:len(buf):len(buf)], Position: a.Position, Start: a.Start, End: b.End}
+		out[i] = &tokens[i]
+	}
+	return out
 }
 
 // analysed is an analyzer that returns a stream computed beforehand.

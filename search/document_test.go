@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/document"
 	index "github.com/blevesearch/bleve_index_api"
 
@@ -281,5 +282,81 @@ func TestConcurrentBatchesKeepStats(t *testing.T) {
 	}
 	if n, _ := ix.Count(); n != batches*size {
 		t.Fatalf("count %d, want %d", n, batches*size)
+	}
+}
+
+// pairs gives what Bleve's shingle filter gives, token for token
+// (positions and offsets included, which the index does not keep for the
+// shingle fields), on the corpus texts and on streams with gaps.
+func TestPairsMatchShingleFilter(t *testing.T) {
+	im, err := newMapping()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := newDocuments(im)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"", "một", "kế hoạch", "Kế hoạch đối ngoại năm 2024, số 1623/KH-UBND."}
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "text", "*.txt"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, string(b))
+	}
+	render := func(ts []*analysis.Token) string {
+		var b strings.Builder
+		for _, tok := range ts {
+			fmt.Fprintf(&b, "%q %d %d %d %d\n", tok.Term, tok.Position, tok.Start, tok.End, tok.Type)
+		}
+		return b.String()
+	}
+	for i, text := range texts {
+		s := ds.analyse(text)
+		for _, in := range []analysis.TokenStream{s.acc, s.fold} {
+			if got, want := render(ds.pairs(in)), render(ds.shingle.Filter(in)); got != want {
+				t.Fatalf("text %d: pairs differ from the shingle filter:\n%.400s\nwant\n%.400s", i, got, want)
+			}
+		}
+	}
+	gap := analysis.TokenStream{
+		{Term: []byte("a"), Position: 1, Start: 0, End: 1},
+		{Term: []byte("b"), Position: 3, Start: 4, End: 5},
+	}
+	if got, want := render(ds.pairs(gap)), render(ds.shingle.Filter(gap)); got != want {
+		t.Fatalf("stream with a gap: %s, want %s", got, want)
+	}
+}
+
+// BenchmarkBuildDocuments: building the Bleve documents of the corpus texts
+// (normalising, tokenizing, deriving the four streams of each text).
+func BenchmarkBuildDocuments(b *testing.B) {
+	im, err := newMapping()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds, err := newDocuments(im)
+	if err != nil {
+		b.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "text", "*.txt"))
+	if len(files) == 0 {
+		b.Skip("corpus not found at ../shared/corpus/text")
+	}
+	var docs []Doc
+	for i, f := range files {
+		t, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, Doc{ID: strconv.Itoa(i), Subject: "Kế hoạch", Body: string(t)})
+	}
+	b.ResetTimer()
+	for range b.N {
+		for i := range docs {
+			ds.build(&docs[i])
+		}
 	}
 }
