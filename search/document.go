@@ -33,8 +33,7 @@ type documents struct {
 	fold      analysis.TokenFilter
 	shingle   analysis.TokenFilter
 
-	// options of each field, read from the mapping, and the names the
-	// mapping would have left out of the _all composite: all of them.
+	// options of each field, as the mapping gives them
 	options map[string]index.FieldIndexingOptions
 	layout  string // the layout Bleve records with a time.Time value
 }
