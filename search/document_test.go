@@ -13,6 +13,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/mapping"
 	index "github.com/blevesearch/bleve_index_api"
 
 	"vanthu/archive"
@@ -24,25 +25,10 @@ import (
 // for field after analysis: names, array positions, options, values,
 // lengths, and every term with its frequency and locations.
 func TestDocumentMatchesMapping(t *testing.T) {
-	im, err := newMapping()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := newDocuments(im)
-	if err != nil {
-		t.Fatal(err)
-	}
+	im, ds := testDocuments(t)
 	docs := documentCases()
-	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "text", "*.txt"))
-	if len(files) == 0 && os.Getenv("CI") != "" {
-		t.Fatal("corpus not found at ../shared/corpus/text")
-	}
-	for i, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := string(b)
+	texts := corpusTexts(t)
+	for i, text := range texts {
 		subject, _, _ := strings.Cut(text, "\n")
 		docs = append(docs, Doc{
 			ID: fmt.Sprintf("corpus-%d", i), Number: fmt.Sprintf("%d/KH-UBND", i), Type: "KH", Issuer: "UBND tỉnh",
@@ -79,8 +65,8 @@ func TestDocumentMatchesMapping(t *testing.T) {
 			}
 		}
 	}
-	if len(files) > 0 && !t.Failed() {
-		t.Logf("%d documents (%d corpus texts) identical", len(docs), len(files))
+	if len(texts) > 0 && !t.Failed() {
+		t.Logf("%d documents (%d corpus texts) identical", len(docs), len(texts))
 	}
 }
 
@@ -269,13 +255,7 @@ func TestConcurrentBatchesKeepStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ix.stats.Tokens[fBody]
-	if err := ix.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ix, err = Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix = reopen(t, ix, dir)
 	defer ix.Close()
 	if ix.stats.Docs != batches*size || ix.stats.Tokens[fBody] != want || want == 0 {
 		t.Fatalf("after reopening: %d documents, %d body tokens; want %d, %d", ix.stats.Docs, ix.stats.Tokens[fBody], batches*size, want)
@@ -289,23 +269,8 @@ func TestConcurrentBatchesKeepStats(t *testing.T) {
 // (positions and offsets included, which the index does not keep for the
 // shingle fields), on the corpus texts and on streams with gaps.
 func TestPairsMatchShingleFilter(t *testing.T) {
-	im, err := newMapping()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := newDocuments(im)
-	if err != nil {
-		t.Fatal(err)
-	}
-	texts := []string{"", "một", "kế hoạch", "Kế hoạch đối ngoại năm 2024, số 1623/KH-UBND."}
-	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "text", "*.txt"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		texts = append(texts, string(b))
-	}
+	_, ds := testDocuments(t)
+	texts := append([]string{"", "một", "kế hoạch", "Kế hoạch đối ngoại năm 2024, số 1623/KH-UBND."}, corpusTexts(t)...)
 	render := func(ts []*analysis.Token) string {
 		var b strings.Builder
 		for _, tok := range ts {
@@ -333,25 +298,10 @@ func TestPairsMatchShingleFilter(t *testing.T) {
 // BenchmarkBuildDocuments: building the Bleve documents of the corpus texts
 // (normalising, tokenizing, deriving the four streams of each text).
 func BenchmarkBuildDocuments(b *testing.B) {
-	im, err := newMapping()
-	if err != nil {
-		b.Fatal(err)
-	}
-	ds, err := newDocuments(im)
-	if err != nil {
-		b.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "text", "*.txt"))
-	if len(files) == 0 {
-		b.Skip("corpus not found at ../shared/corpus/text")
-	}
+	_, ds := testDocuments(b)
 	var docs []Doc
-	for i, f := range files {
-		t, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		docs = append(docs, Doc{ID: strconv.Itoa(i), Subject: "Kế hoạch", Body: string(t)})
+	for i, text := range corpusTexts(b) {
+		docs = append(docs, Doc{ID: strconv.Itoa(i), Subject: "Kế hoạch", Body: text})
 	}
 	b.ResetTimer()
 	for range b.N {
@@ -359,4 +309,52 @@ func BenchmarkBuildDocuments(b *testing.B) {
 			ds.build(&docs[i])
 		}
 	}
+}
+
+func testDocuments(tb testing.TB) (*mapping.IndexMappingImpl, *documents) {
+	im, err := newMapping()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ds, err := newDocuments(im)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return im, ds
+}
+
+// corpusTexts are the texts of ../shared/corpus/text; without them (outside
+// CI) a benchmark is skipped and a test runs on its own cases only.
+func corpusTexts(tb testing.TB) []string {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "text", "*.txt"))
+	if len(files) == 0 {
+		if os.Getenv("CI") != "" {
+			tb.Fatal("corpus not found at ../shared/corpus/text")
+		}
+		if b, ok := tb.(*testing.B); ok {
+			b.Skip("corpus not found at ../shared/corpus/text")
+		}
+	}
+	var texts []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		texts = append(texts, string(b))
+	}
+	return texts
+}
+
+// reopen closes ix and opens the index in dir again.
+func reopen(t *testing.T, ix *Index, dir string) *Index {
+	t.Helper()
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
 }

@@ -566,14 +566,8 @@ func TestUpsertDeleteCount(t *testing.T) {
 	if err != nil || n != uint64(len(docs)-1) {
 		t.Errorf("Count = %d, %v; want %d", n, err, len(docs)-1)
 	}
-	if err := ix.Close(); err != nil {
-		t.Fatal(err)
-	}
 	// Reopen: the index persists, the upsert replaced the subject.
-	ix, err = Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix = reopen(t, ix, dir)
 	defer ix.Close()
 	res, err := ix.Search(ctx, Request{Q: "thuỷ lợi"})
 	if err != nil || len(res.Hits) != 1 || res.Hits[0].ID != "kh1623" {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"vanthu/archive"
@@ -172,10 +173,15 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 	per := max(1, b.o.queries/rounds)
 	samples := map[string][]time.Duration{}
 	walls := map[string]time.Duration{}
-	add := func(path string, c int, ts []time.Duration, wall time.Duration) {
+	// CPU of this process (the direct searches, or the HTTP client) and of
+	// the server, per row: where an HTTP search's time goes on 2 cores.
+	ownCPU, srvCPU := map[string]time.Duration{}, map[string]time.Duration{}
+	add := func(path string, c int, ts []time.Duration, wall, own, srv time.Duration) {
 		k := fmt.Sprintf("%s/%d", path, c)
 		samples[k] = append(samples[k], ts...)
 		walls[k] += wall
+		ownCPU[k] += own
+		srvCPU[k] += srv
 	}
 	var floor []latRow
 	var rss, hwm int64
@@ -210,7 +216,9 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 					return 0, err
 				}
 			}
+			c0 := rusage(syscall.RUSAGE_SELF)
 			ts, wall, err := measure(ctx, c, per, direct)
+			own := rusage(syscall.RUSAGE_SELF) - c0
 			if pf != nil {
 				pprof.StopCPUProfile()
 				pf.Close()
@@ -219,7 +227,7 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 				ix.Close()
 				return 0, err
 			}
-			add("direct", c, ts, wall)
+			add("direct", c, ts, wall, own, 0)
 		}
 		ix.Close()
 
@@ -261,13 +269,17 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 			if c == 8 && first {
 				waitProf = b.profileServer(srv, fmt.Sprintf("search-%d-http8", n), 10*time.Second)
 			}
+			c0 := rusage(syscall.RUSAGE_SELF)
+			s0, _ := procCPU(srv.pid())
 			ts, wall, err := measure(ctx, c, per, httpSearch)
+			own := rusage(syscall.RUSAGE_SELF) - c0
+			s1, _ := procCPU(srv.pid())
 			profText += waitProf()
 			if err != nil {
 				srv.stop()
 				return 0, err
 			}
-			add("HTTP", c, ts, wall)
+			add("HTTP", c, ts, wall, own, s1-s0)
 			if last {
 				ts, wall, err = measure(ctx, c, b.o.queries, healthz)
 				if err != nil {
@@ -336,6 +348,23 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 		trs = append(trs, []string{r.path, fmt.Sprint(r.clients), ms(r.p50), ms(r.p95), ms(r.p99), rate(r.qps), ratio, target})
 	}
 	b.rep.table([]string{"path", "clients", "p50", "p95", "p99", "req/s", "HTTP vs direct", "targets"}, trs)
+	var cpu []string
+	for _, path := range []string{"direct", "HTTP"} {
+		for _, c := range []int{1, 8} {
+			k := fmt.Sprintf("%s/%d", path, c)
+			n := float64(len(samples[k]))
+			if n == 0 {
+				continue
+			}
+			per := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6/n) }
+			if path == "direct" {
+				cpu = append(cpu, fmt.Sprintf("direct, %d client(s): %s", c, per(ownCPU[k])))
+			} else {
+				cpu = append(cpu, fmt.Sprintf("HTTP, %d client(s): server %s + benchmark client %s = %s", c, per(srvCPU[k]), per(ownCPU[k]), per(srvCPU[k]+ownCPU[k])))
+			}
+		}
+	}
+	b.rep.printf("CPU per search (all rounds; rusage of this process, /proc of the server): %s.\n\n", strings.Join(cpu, "; "))
 	var hits []string
 	for i, r := range reqs {
 		hits = append(hits, fmt.Sprintf("%q%s → %d", r.Q, filterNote(r), totals[i]))
