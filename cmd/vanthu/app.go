@@ -248,7 +248,9 @@ func (a *app) reindexAll(ctx context.Context, batchSize int, progress func(done 
 }
 
 // reindexIndexers is how many batches a reindex gives Bleve at once: two
-// keep both cores of the machine busy (vanthu-bench reindex).
+// keep both cores of this 2-core machine busy (vanthu-bench reindex,
+// 100,000 documents: 830 -> 1,016 docs/s), at the price of two analysed
+// batches in memory (peak RSS 748 MiB -> 1.4 GiB).
 const reindexIndexers = 2
 
 // reindexBatch is how many documents a reindex reads and gives Bleve at a
