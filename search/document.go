@@ -165,19 +165,22 @@ func (ds *documents) build(d *Doc) (*document.Document, [2]int) {
 	}
 	var lengths [2]int
 	for i, t := range []struct {
-		value                 string
-		acc, fold, sh, fshort string
+		value              string
+		acc, fold, sh, fsh string
 	}{
 		{subject, fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh},
 		{body, fBody, fBodyFold, fBodySh, fBodyFoldSh},
 	} {
 		s := ds.analyse(t.value)
 		lengths[i] = len(s.acc)
+		// One copy of the text serves the four fields: their analyzer
+		// ignores it, and Bleve copies a stored value before analysing it.
+		value := []byte(t.value)
 		for _, f := range []struct {
 			name   string
 			stream analysis.TokenStream
-		}{{t.acc, s.acc}, {t.fold, s.fold}, {t.sh, s.sh}, {t.fshort, s.fsh}} {
-			doc.AddField(document.NewTextFieldCustom(f.name, nil, []byte(t.value), ds.options[f.name], analysed(f.stream)))
+		}{{t.acc, s.acc}, {t.fold, s.fold}, {t.sh, s.sh}, {t.fsh, s.fsh}} {
+			doc.AddField(document.NewTextFieldCustom(f.name, nil, value, ds.options[f.name], analysed(f.stream)))
 		}
 	}
 	if subject != d.Subject {
