@@ -149,21 +149,51 @@ func (ds *documents) pairs(ts analysis.TokenStream) analysis.TokenStream {
 	return out
 }
 
-// analysed is an analyzer that returns a stream computed beforehand.
-type analysed analysis.TokenStream
+// text is one text of a document (subject or body), analysed when Bleve
+// first asks for one of its four streams. Bleve analyses a document's
+// fields one after the other in one of its analysis workers, so that is
+// where the tokenizer runs, on all cores, with no locking. Each stream is
+// handed over once and dropped: Bleve keeps only the term counts, and the
+// token streams of a batch, all alive until the batch was written, were
+// most of a reindex's memory.
+type text struct {
+	ds       *documents
+	value    string
+	analysed bool
+	length   int // tokens, once analysed: the length BM25 statistics add up
+	streams  [4]analysis.TokenStream
+}
 
-func (a analysed) Analyze([]byte) analysis.TokenStream { return analysis.TokenStream(a) }
+func (t *text) stream(i int) analysis.TokenStream {
+	if !t.analysed {
+		s := t.ds.analyse(t.value)
+		t.streams = [4]analysis.TokenStream{s.acc, s.fold, s.sh, s.fsh}
+		t.length = len(s.acc)
+		t.analysed = true
+	}
+	s := t.streams[i]
+	t.streams[i] = nil
+	return s
+}
 
-// build returns d's document and the token counts of its subject and body
-// (the lengths the BM25 statistics add up).
-func (ds *documents) build(d *Doc) (*document.Document, [2]int) {
+// textStream is the analyzer of one index field of a text: stream i of it.
+type textStream struct {
+	t *text
+	i int
+}
+
+func (a textStream) Analyze([]byte) analysis.TokenStream { return a.t.stream(a.i) }
+
+// build returns d's document and its subject and body, whose lengths are
+// known once Bleve has analysed the document.
+func (ds *documents) build(d *Doc) (*document.Document, [2]*text) {
 	subject := vietnamese.Normalize(d.Subject)
 	body := vietnamese.Normalize(d.Body)
 	doc := document.NewDocument(d.ID)
 	add := func(name string, positions []uint64, value string) {
 		doc.AddField(document.NewTextFieldCustom(name, positions, []byte(value), ds.options[name], nil))
 	}
-	var lengths [2]int
+	var texts [2]*text
 	for i, t := range []struct {
 		value              string
 		acc, fold, sh, fsh string
@@ -171,16 +201,12 @@ func (ds *documents) build(d *Doc) (*document.Document, [2]int) {
 		{subject, fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh},
 		{body, fBody, fBodyFold, fBodySh, fBodyFoldSh},
 	} {
-		s := ds.analyse(t.value)
-		lengths[i] = len(s.acc)
+		texts[i] = &text{ds: ds, value: t.value}
 		// One copy of the text serves the four fields: their analyzer
 		// ignores it, and Bleve copies a stored value before analysing it.
 		value := []byte(t.value)
-		for _, f := range []struct {
-			name   string
-			stream analysis.TokenStream
-		}{{t.acc, s.acc}, {t.fold, s.fold}, {t.sh, s.sh}, {t.fsh, s.fsh}} {
-			doc.AddField(document.NewTextFieldCustom(f.name, nil, value, ds.options[f.name], analysed(f.stream)))
+		for j, name := range []string{t.acc, t.fold, t.sh, t.fsh} {
+			doc.AddField(document.NewTextFieldCustom(name, nil, value, ds.options[name], textStream{texts[i], j}))
 		}
 	}
 	if subject != d.Subject {
@@ -240,7 +266,7 @@ func (ds *documents) build(d *Doc) (*document.Document, [2]int) {
 	// one the mapping built.
 	doc.AddField(document.NewCompositeFieldWithIndexingOptions("_all", true, []string{}, allFields, index.IndexField|index.IncludeTermVectors))
 	doc.SetIndexed()
-	return doc, lengths
+	return doc, texts
 }
 
 func (ds *documents) date(doc *document.Document, name string, t time.Time) {

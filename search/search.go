@@ -50,11 +50,13 @@ type Doc struct {
 
 // Index is a Bleve index of documents. It is safe for concurrent use.
 type Index struct {
-	bi     bleve.Index
-	stats  *fieldStats
-	facets *facetCache
-	slots  chan struct{} // see acquire
-	docs   *documents    // builds what Index gives Bleve
+	bi    bleve.Index
+	stats *fieldStats
+	// statsSave orders the saves of stats (see saveStats)
+	statsSave sync.Mutex
+	facets    *facetCache
+	slots     chan struct{} // see acquire
+	docs      *documents    // builds what Index gives Bleve
 }
 
 // acquire waits for one of GOMAXPROCS search slots, in arrival order
@@ -168,8 +170,9 @@ func (ix *Index) Close() error { return ix.bi.Close() }
 func (ix *Index) Count() (uint64, error) { return ix.bi.DocCount() }
 
 // Index adds or replaces docs in one batch: one segment, one fsync. The
-// documents are built (normalised, tokenized: see documents) on all cores
-// before Bleve takes the batch.
+// documents are built (normalised) on all cores, and analysed by Bleve's
+// analysis workers (see text). The field statistics are saved after the
+// batch, with the lengths its analysis counted.
 func (ix *Index) Index(docs []Doc) error {
 	for i := range docs {
 		if docs[i].ID == "" {
@@ -177,7 +180,7 @@ func (ix *Index) Index(docs []Doc) error {
 		}
 	}
 	built := make([]*document.Document, len(docs))
-	lengths := make([][2]int, len(docs))
+	texts := make([][2]*text, len(docs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(docs)) {
@@ -185,7 +188,7 @@ func (ix *Index) Index(docs []Doc) error {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < len(docs); i = int(next.Add(1)) - 1 {
-				built[i], lengths[i] = ix.docs.build(&docs[i])
+				built[i], texts[i] = ix.docs.build(&docs[i])
 			}
 		}()
 	}
@@ -196,9 +199,15 @@ func (ix *Index) Index(docs []Doc) error {
 			return fmt.Errorf("search: index %s: %w", docs[i].ID, err)
 		}
 	}
-	b.SetInternal([]byte(statsKey), ix.addLengths(lengths))
 	if err := ix.bi.Batch(b); err != nil {
 		return fmt.Errorf("search: index batch of %d: %w", len(docs), err)
+	}
+	lengths := make([][2]int, len(texts))
+	for i, t := range texts {
+		lengths[i] = [2]int{t[0].length, t[1].length}
+	}
+	if err := ix.saveStats(lengths); err != nil {
+		return fmt.Errorf("search: field statistics: %w", err)
 	}
 	return nil
 }

@@ -56,12 +56,17 @@ func (ix *Index) loadStats() error {
 	return nil
 }
 
-// addLengths adds a batch's syllable counts (subject, body) to the
-// totals; the caller saves what it returns with the batch.
-func (ix *Index) addLengths(lengths [][2]int) []byte {
+// saveStats adds a batch's syllable counts (subject, body) to the totals
+// and saves them. It runs after the batch is written (the counts come from
+// its analysis): a crash in between loses the batch's documents and tokens
+// from the totals alike, and the average stays right. Saves are taken one
+// at a time, so batches indexed side by side (vanthu reindex) leave the
+// latest totals saved.
+func (ix *Index) saveStats(lengths [][2]int) error {
+	ix.statsSave.Lock()
+	defer ix.statsSave.Unlock()
 	s := ix.stats
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, l := range lengths {
 		s.Docs++
 		for i, f := range []struct{ acc, fold, sh, fsh string }{
@@ -77,18 +82,8 @@ func (ix *Index) addLengths(lengths [][2]int) []byte {
 			}
 		}
 	}
-	b, _ := json.Marshal(s)
-	return b
-}
-
-// SaveStats writes the field statistics as they are now. Index saves them
-// with each batch; after batches given to Index side by side, the last one
-// to land may carry totals older than another's, so the caller saves once
-// more when they are all done.
-func (ix *Index) SaveStats() error {
-	ix.stats.mu.Lock()
-	b, err := json.Marshal(ix.stats)
-	ix.stats.mu.Unlock()
+	b, err := json.Marshal(s)
+	s.mu.Unlock() // searches read the totals; they do not wait for the disk
 	if err != nil {
 		return err
 	}

@@ -236,11 +236,6 @@ func (a *app) reindexAll(ctx context.Context, batchSize int, progress func(done 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// Concurrent batches each saved the field statistics as they were when
-	// the batch was built; save the final totals once more.
-	if err := a.index.SaveStats(); err != nil {
-		return err
-	}
 	if progress != nil && shown < done {
 		progress(done)
 	}
