@@ -591,7 +591,7 @@ func TestOpenCorruptIndex(t *testing.T) {
 			return os.WriteFile(filepath.Join(dir, "store"), []byte("garbage"), 0o644)
 		}},
 		{"damaged store", func(dir string) error {
-			ix, err := create(dir)
+			ix, err := create(dir, 0)
 			if err != nil {
 				return err
 			}

@@ -51,7 +51,7 @@ func generateArchive(r *R, data string, n int) (ids, numbers []string) {
 		r.Fatalf("catalog: %v", err)
 	}
 	defer cat.Close()
-	ix, err := search.Open(filepath.Join(data, "index"))
+	ix, err := search.OpenFor(filepath.Join(data, "index"), uint64(n)) // as vanthu reindex would
 	if err != nil {
 		r.Fatalf("index: %v", err)
 	}

@@ -108,7 +108,7 @@ func (b *bench) buildIndex(ctx context.Context, dir string, n int) (time.Duratio
 		return 0, err
 	}
 	os.RemoveAll(dir)
-	ix, err := search.Open(dir)
+	ix, err := search.OpenFor(dir, uint64(n)) // as vanthu reindex opens it
 	if err != nil {
 		return 0, err
 	}

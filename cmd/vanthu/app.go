@@ -132,13 +132,19 @@ func (a *app) openIndex(ctx context.Context, rebuild bool) error {
 	dir := a.indexDir()
 	_, statErr := os.Stat(dir)
 	missing := errors.Is(statErr, os.ErrNotExist)
-	ix, err := search.Open(dir)
+	// The catalog's size tells the index which merge policy it needs, also
+	// when it is about to be rebuilt from the catalog.
+	n, err := a.catalog.CountDocuments(ctx)
+	if err != nil {
+		return err
+	}
+	ix, err := search.OpenFor(dir, uint64(n))
 	if errors.Is(err, search.ErrCorrupt) {
 		a.log.Warn("search index is unreadable; rebuilding it from the catalog", "dir", dir, "err", err)
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
-		ix, err = search.Open(dir)
+		ix, err = search.OpenFor(dir, uint64(n))
 		missing = true
 	}
 	if err != nil {
@@ -146,10 +152,6 @@ func (a *app) openIndex(ctx context.Context, rebuild bool) error {
 	}
 	a.index = ix
 	a.closers = append(a.closers, ix.Close)
-	n, err := a.catalog.CountDocuments(ctx)
-	if err != nil {
-		return err
-	}
 	if rebuild && missing && n > 0 {
 		a.ready.Store(false)
 		go func() {
