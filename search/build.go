@@ -63,11 +63,16 @@ type textFields struct {
 	boost              float64
 }
 
+// textProps are the index fields of subject and body, in that order.
+var textProps = [2]textFields{
+	{acc: fSubject, fold: fSubjectFold, sh: fSubjectSh, fsh: fSubjectFoldSh},
+	{acc: fBody, fold: fBodyFold, sh: fBodySh, fsh: fBodyFoldSh},
+}
+
 func (w weights) fields() []textFields {
-	return []textFields{
-		{fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh, w.subject},
-		{fBody, fBodyFold, fBodySh, fBodyFoldSh, w.body},
-	}
+	fs := textProps
+	fs[0].boost, fs[1].boost = w.subject, w.body
+	return fs[:]
 }
 
 // wordQueries are the term queries of one syllable over subject and body:

@@ -35,7 +35,6 @@ type documents struct {
 
 	// options of each field, as the mapping gives them
 	options map[string]index.FieldIndexingOptions
-	layout  string // the layout Bleve records with a time.Time value
 }
 
 func newDocuments(im *mapping.IndexMappingImpl) (*documents, error) {
@@ -63,7 +62,6 @@ func newDocuments(im *mapping.IndexMappingImpl) (*documents, error) {
 		fold:      fsh.TokenFilters[1],
 		shingle:   fsh.TokenFilters[2],
 		options:   map[string]index.FieldIndexingOptions{},
-		layout:    time.RFC3339,
 	}
 	for _, prop := range im.DefaultMapping.Properties {
 		for _, fm := range prop.Fields {
@@ -78,34 +76,21 @@ func newDocuments(im *mapping.IndexMappingImpl) (*documents, error) {
 	return ds, nil
 }
 
-// allFields is every field a document can carry, in the order documents
-// adds them.
-var allFields = []string{
-	fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh, fSubjectShown,
-	fBody, fBodyFold, fBodySh, fBodyFoldSh,
-	fNumber, fNumberFold, fType, fIssuer, fLevel, fClass, fYear, fTasks, fCites,
-	fIssuedAt, fIssuedKey, fRegistered, fSigner, fTags, fStatus, fDirection, fPlain, fFacets,
-}
-
-// streams are the four token streams of one text.
-type streams struct {
-	acc, fold, sh, fsh analysis.TokenStream
-}
-
-func (ds *documents) analyse(text string) streams {
-	var s streams
-	s.acc = ds.lower.Filter(ds.tokenizer.Tokenize([]byte(text)))
+// analyse returns the four token streams of a text, in the order of
+// textFields: accented, folded, and the pairs of each.
+func (ds *documents) analyse(text string) [4]analysis.TokenStream {
+	acc := ds.lower.Filter(ds.tokenizer.Tokenize([]byte(text)))
 	// The folded stream shares the tokens the fold filter leaves alone
 	// (ASCII) and copies the others, which it rewrites.
 	n := 0
-	for _, t := range s.acc {
+	for _, t := range acc {
 		if !isASCII(t.Term) {
 			n++
 		}
 	}
-	folded := make(analysis.TokenStream, len(s.acc))
+	folded := make(analysis.TokenStream, len(acc))
 	copies := make([]analysis.Token, 0, n)
-	for i, t := range s.acc {
+	for i, t := range acc {
 		if isASCII(t.Term) {
 			folded[i] = t
 			continue
@@ -113,10 +98,8 @@ func (ds *documents) analyse(text string) streams {
 		copies = append(copies, *t)
 		folded[i] = &copies[len(copies)-1]
 	}
-	s.fold = ds.fold.Filter(folded)
-	s.sh = ds.pairs(s.acc)
-	s.fsh = ds.pairs(s.fold)
-	return s
+	fold := ds.fold.Filter(folded)
+	return [4]analysis.TokenStream{acc, fold, ds.pairs(acc), ds.pairs(fold)}
 }
 
 // pairs is the shingle filter's output (two-syllable shingles joined by a
@@ -166,9 +149,8 @@ type text struct {
 
 func (t *text) stream(i int) analysis.TokenStream {
 	if !t.analysed {
-		s := t.ds.analyse(t.value)
-		t.streams = [4]analysis.TokenStream{s.acc, s.fold, s.sh, s.fsh}
-		t.length = len(s.acc)
+		t.streams = t.ds.analyse(t.value)
+		t.length = len(t.streams[0])
 		t.analysed = true
 	}
 	s := t.streams[i]
@@ -194,18 +176,13 @@ func (ds *documents) build(d *Doc) (*document.Document, [2]*text) {
 		doc.AddField(document.NewTextFieldCustom(name, positions, []byte(value), ds.options[name], nil))
 	}
 	var texts [2]*text
-	for i, t := range []struct {
-		value              string
-		acc, fold, sh, fsh string
-	}{
-		{subject, fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh},
-		{body, fBody, fBodyFold, fBodySh, fBodyFoldSh},
-	} {
-		texts[i] = &text{ds: ds, value: t.value}
+	for i, v := range [2]string{subject, body} {
+		f := textProps[i]
+		texts[i] = &text{ds: ds, value: v}
 		// One copy of the text serves the four fields: their analyzer
 		// ignores it, and Bleve copies a stored value before analysing it.
-		value := []byte(t.value)
-		for j, name := range []string{t.acc, t.fold, t.sh, t.fsh} {
+		value := []byte(v)
+		for j, name := range [4]string{f.acc, f.fold, f.sh, f.fsh} {
 			doc.AddField(document.NewTextFieldCustom(name, nil, value, ds.options[name], textStream{texts[i], j}))
 		}
 	}
@@ -270,7 +247,7 @@ func (ds *documents) build(d *Doc) (*document.Document, [2]*text) {
 }
 
 func (ds *documents) date(doc *document.Document, name string, t time.Time) {
-	f, err := document.NewDateTimeFieldWithIndexingOptions(name, nil, t.UTC(), ds.layout, ds.options[name])
+	f, err := document.NewDateTimeFieldWithIndexingOptions(name, nil, t.UTC(), time.RFC3339, ds.options[name]) // the layout Bleve's mapping records with a time.Time
 	if err != nil {
 		return // a date Bleve cannot represent: the mapping drops it too
 	}

@@ -122,7 +122,7 @@ func OpenFor(dir string, docs uint64) (*Index, error) {
 		}
 		return nil, fmt.Errorf("search: open %s: %w: mapping version %q, want %q", dir, ErrCorrupt, v, mappingVersion)
 	}
-	if n, err := bi.DocCount(); err == nil && young(n) != young(docs) && !young(n) {
+	if n, err := bi.DocCount(); err == nil && young(docs) && !young(n) {
 		// Larger than the caller said: open again with the policy of its size.
 		if err := bi.Close(); err != nil {
 			return nil, fmt.Errorf("search: open %s: %w", dir, err)

@@ -34,12 +34,16 @@ type fieldStats struct {
 // shingle fields have one token less than their syllable field.
 var textFieldNames = []string{fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh, fBody, fBodyFold, fBodySh, fBodyFoldSh}
 
-// allFieldNames lists every indexed field: Bleve refuses a search that
-// touches a field missing from caller-provided statistics ("*" is what a
-// match-all or doc-id searcher asks for).
-var allFieldNames = append(append([]string(nil), textFieldNames...),
+// allFields is every field a document can carry (documents builds them;
+// the _all composite leaves all of them out).
+var allFields = append(append([]string(nil), textFieldNames...), fSubjectShown,
 	fNumber, fNumberFold, fType, fIssuer, fLevel, fClass, fYear, fTasks, fCites,
-	fIssuedAt, fIssuedKey, fRegistered, fSigner, fTags, fStatus, fDirection, fPlain, fFacets, "_id", "_all", "*")
+	fIssuedAt, fIssuedKey, fRegistered, fSigner, fTags, fStatus, fDirection, fPlain, fFacets)
+
+// allFieldNames lists every field a search may touch: Bleve refuses a
+// search that touches a field missing from caller-provided statistics
+// ("*" is what a match-all or doc-id searcher asks for).
+var allFieldNames = append(append([]string(nil), allFields...), "_id", "_all", "*")
 
 func (ix *Index) loadStats() error {
 	ix.stats = &fieldStats{Tokens: map[string]uint64{}}
@@ -69,10 +73,7 @@ func (ix *Index) saveStats(lengths [][2]int) error {
 	s.mu.Lock()
 	for _, l := range lengths {
 		s.Docs++
-		for i, f := range []struct{ acc, fold, sh, fsh string }{
-			{fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh},
-			{fBody, fBodyFold, fBodySh, fBodyFoldSh},
-		} {
+		for i, f := range textProps {
 			n := uint64(l[i])
 			s.Tokens[f.acc] += n
 			s.Tokens[f.fold] += n
