@@ -37,6 +37,9 @@ type Catalog struct {
 	rec   *recorder // group commit of audit events, see Record
 	// the audit append's two statements, prepared once on the writer
 	auditHead, auditInsert *sql.Stmt
+	// the token lookup every API request makes, prepared once on the
+	// readers (parsing it was most of its cost)
+	tokenUser *sql.Stmt
 }
 
 // Open opens (creating if needed) the catalog at path and applies pending
@@ -77,6 +80,9 @@ func Open(path string) (*Catalog, error) {
 	if c.auditHead, err = w.Prepare(sqlAuditHead); err == nil {
 		c.auditInsert, err = w.Prepare(sqlAuditInsert)
 	}
+	if err == nil {
+		c.tokenUser, err = r.Prepare(sqlTokenUser)
+	}
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -90,7 +96,7 @@ func (c *Catalog) Close() error {
 	if c.rec != nil {
 		c.rec.close()
 	}
-	for _, st := range []*sql.Stmt{c.auditHead, c.auditInsert} {
+	for _, st := range []*sql.Stmt{c.auditHead, c.auditInsert, c.tokenUser} {
 		if st != nil {
 			st.Close()
 		}

@@ -111,12 +111,14 @@ func (tx *Tx) AddToken(ctx context.Context, userID int64, hash string) error {
 	return err
 }
 
+const sqlTokenUser = `SELECT u.id, u.name, u.role, u.clearance, u.unit, u.created_at, u.deleted_at IS NOT NULL
+	FROM tokens t JOIN users u ON u.id = t.user_id
+	WHERE t.hash = ? AND t.revoked_at IS NULL AND u.deleted_at IS NULL`
+
 // UserByToken resolves a token hash to its active user. Revoked tokens and
 // deleted users are not found.
 func (c *Catalog) UserByToken(ctx context.Context, hash string) (*archive.User, error) {
-	u, err := scanUser(c.read.QueryRowContext(ctx, `SELECT u.id, u.name, u.role, u.clearance, u.unit, u.created_at, u.deleted_at IS NOT NULL
-		FROM tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.hash = ? AND t.revoked_at IS NULL AND u.deleted_at IS NULL`, hash))
+	u, err := scanUser(c.tokenUser.QueryRowContext(ctx, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("token")
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"vanthu/archive"
 	"vanthu/archive/sqlite"
@@ -236,30 +237,32 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-		httpSearch := func(i int) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.url+"/api/v1/search?"+queryString(reqs[i%len(reqs)]), nil)
-			req.Header.Set("Authorization", "Bearer "+ds.token)
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				return fmt.Errorf("search: %s", resp.Status)
-			}
-			return err
+		// The client shares the two cores with the server, so it is the
+		// leanest one at hand (fasthttp's, which Fiber's server is built
+		// on): net/http's cost 0.28 ms per search, 4% of the machine.
+		client := &fasthttp.HostClient{Addr: strings.TrimPrefix(srv.url, "http://"), MaxConns: 16}
+		urls := make([]string, len(reqs))
+		for i, r := range reqs {
+			urls[i] = srv.url + "/api/v1/search?" + queryString(r)
 		}
-		healthz := func(int) error {
-			resp, err := client.Get(srv.url + "/healthz")
-			if err != nil {
+		get := func(url, token string) error {
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI(url)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			if err := client.Do(req, resp); err != nil {
 				return err
 			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			if resp.StatusCode() != http.StatusOK {
+				return fmt.Errorf("GET %s: %d %s", url, resp.StatusCode(), resp.Body())
+			}
 			return nil
 		}
+		httpSearch := func(i int) error { return get(urls[i%len(urls)], ds.token) }
+		healthz := func(int) error { return get(srv.url+"/healthz", "") }
 		if _, _, err := measure(ctx, 2, 2*len(reqs), httpSearch); err != nil {
 			srv.stop()
 			return 0, err
