@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"vanthu/archive"
+	"vanthu/cmd/internal/tune"
 	"vanthu/ingest"
 )
 
@@ -28,6 +29,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "__extract" {
 		os.Exit(ingest.ChildMain(os.Args[1:]))
 	}
+	tune.GC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
