@@ -77,6 +77,21 @@ func (ix *Index) acquire(ctx context.Context) error {
 
 func (ix *Index) release() { <-ix.slots }
 
+var concurrency atomic.Int64
+
+// SetConcurrency sets how many searches run at once (see acquire) in the
+// indexes opened afterwards; 0, the default, is GOMAXPROCS at the opening.
+// A server that keeps a spare processor for its other work sets it to the
+// number of cores.
+func SetConcurrency(n int) { concurrency.Store(int64(n)) }
+
+func searchers() int {
+	if n := concurrency.Load(); n > 0 {
+		return int(n)
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
 func wrap(bi bleve.Index) (*Index, error) {
 	im, ok := bi.Mapping().(*mapping.IndexMappingImpl)
 	if !ok {
@@ -86,7 +101,7 @@ func wrap(bi bleve.Index) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	ix := &Index{bi: bi, facets: newFacetCache(), slots: make(chan struct{}, runtime.GOMAXPROCS(0)), docs: docs}
+	ix := &Index{bi: bi, facets: newFacetCache(), slots: make(chan struct{}, searchers()), docs: docs}
 	if err := ix.loadStats(); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -1326,4 +1327,21 @@ func searchClauses(t *testing.T, ix *Index, q string, r Request) (must, should, 
 		should = append(should, &filteredQuery{q: disj(plain...), filter: termQ("1", fPlain, 1)})
 	}
 	return must, should, not
+}
+
+// TestSetConcurrency: the search queue of an index opened after
+// SetConcurrency has that many places; by default, GOMAXPROCS.
+func TestSetConcurrency(t *testing.T) {
+	defer SetConcurrency(0)
+	for _, c := range []struct{ set, want int }{{0, runtime.GOMAXPROCS(0)}, {3, 3}, {1, 1}} {
+		SetConcurrency(c.set)
+		ix, err := Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cap(ix.slots); got != c.want {
+			t.Errorf("SetConcurrency(%d): %d searches at once, want %d", c.set, got, c.want)
+		}
+		ix.Close()
+	}
 }

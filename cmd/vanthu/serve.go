@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"vanthu/cmd/internal/tune"
 	"vanthu/web"
 )
 
@@ -25,6 +26,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	tune.Serving() // before the index is opened: it sizes the search queue
 	a, err := openApp(ctx, cfg, log, true)
 	if err != nil {
 		return err
