@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -109,8 +110,8 @@ func (b *bench) search(ctx context.Context) error {
 		}
 		sizes = append(sizes, b.smokeCap(n))
 	}
-	b.rep.printf("\n### Search\n\n%d queries (searchbench.Queries: accented, folded, phrase with exclusion, number, prefix; year filter on every third; plus a type and a level+year filter), facets and highlights on, 20 hits; %d searches per row after a warm-up. HTTP: `GET /api/v1/search` of `vanthu serve` (fs mode) with a clerk's token; direct: `search.Index.Search` in this process on the same index, server stopped.\n",
-		len(benchQueries()), b.o.queries)
+	b.rep.printf("\n### Search\n\n%d queries (searchbench.Queries: accented, folded, phrase with exclusion, number, prefix; year filter on every third; plus a type and a level+year filter), facets and highlights on, 20 hits; %d searches per row after a warm-up, taken in %d turns of direct and HTTP (which goes first alternates), percentiles over all turns. HTTP: `GET /api/v1/search` of `vanthu serve` (fs mode) with a clerk's token, through fasthttp's client; direct: `search.Index.Search` in this process on a copy of the server's index (segment files hard-linked), while the server waits idle.\n",
+		len(benchQueries()), b.o.queries, max(1, b.o.rounds))
 	var lastRate float64
 	for _, n := range sizes {
 		if lastRate > 0 {
@@ -165,11 +166,15 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 	reqs := benchQueries()
 	totals := make([]uint64, len(reqs))
 	prof := filepath.Join(b.o.work, fmt.Sprintf("search-%d-cpu.pprof", n))
-	// Direct and HTTP take turns, -rounds times, each round with its share
-	// of the searches, and the percentiles are taken over all rounds: the
-	// machine's load drifts over minutes, and measured one after the other
-	// the two paths met different machines (the 8-client HTTP/direct p99
-	// ratio went from 10% to 55% between two runs of the same code).
+	// Direct and HTTP take turns in short rows, -rounds times at each
+	// concurrency, and the percentiles are taken over all rounds: this
+	// machine's speed drifts by 20% within minutes, and two runs of the
+	// same code measured one path after the other put HTTP 10% and 55%
+	// over direct at p99. So the server stays up for the whole
+	// measurement and the direct searches run on a copy of its index in
+	// this process (the segment files hard-linked, so both read the same
+	// pages of the page cache): neither waits for a start, and each pair
+	// of rows meets the same machine. Which path goes first alternates.
 	rounds := max(1, b.o.rounds)
 	per := max(1, b.o.queries/rounds)
 	samples := map[string][]time.Duration{}
@@ -184,119 +189,130 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 		ownCPU[k] += own
 		srvCPU[k] += srv
 	}
-	var floor []latRow
-	var rss, hwm int64
-	var profText string
-	for round := range rounds {
-		first, last := round == 0, round == rounds-1
-		logf("search %d: round %d of %d (direct, then HTTP; %d searches per row)", n, round+1, rounds, per)
-		// Direct, in this process.
-		ix, err := search.Open(indexDir)
-		if err != nil {
-			return 0, err
+
+	directDir := filepath.Join(b.o.work, fmt.Sprintf("search-%d-direct-index", n))
+	if err := linkIndex(indexDir, directDir); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(directDir)
+	ix, err := search.Open(directDir)
+	if err != nil {
+		return 0, err
+	}
+	defer ix.Close()
+	direct := func(i int) error {
+		res, err := ix.Search(ctx, reqs[i%len(reqs)])
+		if err == nil && i < len(reqs) {
+			totals[i] = res.Total
 		}
-		direct := func(i int) error {
-			res, err := ix.Search(ctx, reqs[i%len(reqs)])
-			if err == nil && i < len(reqs) {
-				totals[i] = res.Total
-			}
+		return err
+	}
+	srv, err := b.startServer(ctx, ds.data)
+	if err != nil {
+		return 0, err
+	}
+	stopSrv := sync.OnceFunc(srv.stop)
+	defer stopSrv()
+	// The client shares the two cores with the server, so it is the
+	// leanest one at hand (fasthttp's, which Fiber's server is built
+	// on): net/http's cost 0.28 ms per search, 4% of the machine.
+	client := &fasthttp.HostClient{Addr: strings.TrimPrefix(srv.url, "http://"), MaxConns: 16}
+	urls := make([]string, len(reqs))
+	for i, r := range reqs {
+		urls[i] = srv.url + "/api/v1/search?" + queryString(r)
+	}
+	get := func(url, token string) error {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI(url)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if err := client.Do(req, resp); err != nil {
 			return err
 		}
-		if _, _, err := measure(ctx, 2, 2*len(reqs), direct); err != nil {
-			ix.Close()
+		if resp.StatusCode() != http.StatusOK {
+			return fmt.Errorf("GET %s: %d %s", url, resp.StatusCode(), resp.Body())
+		}
+		return nil
+	}
+	httpSearch := func(i int) error { return get(urls[i%len(urls)], ds.token) }
+	healthz := func(int) error { return get(srv.url+"/healthz", "") }
+
+	// Warm-up: both copies of the index paged in, both processes' caches
+	// filled.
+	for _, do := range []func(int) error{direct, httpSearch} {
+		if _, _, err := measure(ctx, 2, 2*len(reqs), do); err != nil {
 			return 0, err
 		}
-		for _, c := range []int{1, 8} {
-			var pf *os.File
-			if c == 8 && first {
-				if pf, err = os.Create(prof); err == nil {
-					err = pprof.StartCPUProfile(pf)
-				}
-				if err != nil {
-					ix.Close()
-					return 0, err
-				}
-			}
-			c0 := rusage(syscall.RUSAGE_SELF)
-			ts, wall, err := measure(ctx, c, per, direct)
-			own := rusage(syscall.RUSAGE_SELF) - c0
-			if pf != nil {
-				pprof.StopCPUProfile()
-				pf.Close()
+	}
+	var profText string
+	runDirect := func(c int, profile bool) error {
+		var pf *os.File
+		if profile {
+			var err error
+			if pf, err = os.Create(prof); err == nil {
+				err = pprof.StartCPUProfile(pf)
 			}
 			if err != nil {
-				ix.Close()
-				return 0, err
+				return err
 			}
+		}
+		c0 := rusage(syscall.RUSAGE_SELF)
+		ts, wall, err := measure(ctx, c, per, direct)
+		own := rusage(syscall.RUSAGE_SELF) - c0
+		if pf != nil {
+			pprof.StopCPUProfile()
+			pf.Close()
+		}
+		if err == nil {
 			add("direct", c, ts, wall, own, 0)
 		}
-		ix.Close()
-
-		// HTTP.
-		srv, err := b.startServer(ctx, ds.data)
+		return err
+	}
+	runHTTP := func(c int, profile bool) error {
+		waitProf := func() string { return "" }
+		if profile {
+			waitProf = b.profileServer(srv, fmt.Sprintf("search-%d-http%d", n, c), 10*time.Second)
+		}
+		c0 := rusage(syscall.RUSAGE_SELF)
+		s0, _ := procCPU(srv.pid())
+		ts, wall, err := measure(ctx, c, per, httpSearch)
+		own := rusage(syscall.RUSAGE_SELF) - c0
+		s1, _ := procCPU(srv.pid())
+		profText += waitProf()
+		if err == nil {
+			add("HTTP", c, ts, wall, own, s1-s0)
+		}
+		return err
+	}
+	for _, c := range []int{1, 8} {
+		logf("search %d: %d clients, %d rounds of %d searches per path", n, c, rounds, per)
+		for round := range rounds {
+			profile := c == 8 && round == 0
+			first, second := runDirect, runHTTP
+			if round%2 == 1 {
+				first, second = runHTTP, runDirect
+			}
+			if err := first(c, profile); err != nil {
+				return 0, err
+			}
+			if err := second(c, profile); err != nil {
+				return 0, err
+			}
+		}
+	}
+	var floor []latRow
+	for _, c := range []int{1, 8} {
+		ts, wall, err := measure(ctx, c, b.o.queries, healthz)
 		if err != nil {
 			return 0, err
 		}
-		// The client shares the two cores with the server, so it is the
-		// leanest one at hand (fasthttp's, which Fiber's server is built
-		// on): net/http's cost 0.28 ms per search, 4% of the machine.
-		client := &fasthttp.HostClient{Addr: strings.TrimPrefix(srv.url, "http://"), MaxConns: 16}
-		urls := make([]string, len(reqs))
-		for i, r := range reqs {
-			urls[i] = srv.url + "/api/v1/search?" + queryString(r)
-		}
-		get := func(url, token string) error {
-			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(req)
-			defer fasthttp.ReleaseResponse(resp)
-			req.SetRequestURI(url)
-			if token != "" {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			if err := client.Do(req, resp); err != nil {
-				return err
-			}
-			if resp.StatusCode() != http.StatusOK {
-				return fmt.Errorf("GET %s: %d %s", url, resp.StatusCode(), resp.Body())
-			}
-			return nil
-		}
-		httpSearch := func(i int) error { return get(urls[i%len(urls)], ds.token) }
-		healthz := func(int) error { return get(srv.url+"/healthz", "") }
-		if _, _, err := measure(ctx, 2, 2*len(reqs), httpSearch); err != nil {
-			srv.stop()
-			return 0, err
-		}
-		for _, c := range []int{1, 8} {
-			waitProf := func() string { return "" }
-			if c == 8 && first {
-				waitProf = b.profileServer(srv, fmt.Sprintf("search-%d-http8", n), 10*time.Second)
-			}
-			c0 := rusage(syscall.RUSAGE_SELF)
-			s0, _ := procCPU(srv.pid())
-			ts, wall, err := measure(ctx, c, per, httpSearch)
-			own := rusage(syscall.RUSAGE_SELF) - c0
-			s1, _ := procCPU(srv.pid())
-			profText += waitProf()
-			if err != nil {
-				srv.stop()
-				return 0, err
-			}
-			add("HTTP", c, ts, wall, own, s1-s0)
-			if last {
-				ts, wall, err = measure(ctx, c, b.o.queries, healthz)
-				if err != nil {
-					srv.stop()
-					return 0, err
-				}
-				floor = append(floor, latencyRow("HTTP floor (GET /healthz)", c, ts, wall))
-			}
-		}
-		if last {
-			rss, hwm = procStatus(srv.pid(), "VmRSS"), procStatus(srv.pid(), "VmHWM")
-		}
-		srv.stop()
+		floor = append(floor, latencyRow("HTTP floor (GET /healthz)", c, ts, wall))
 	}
+	rss, hwm := procStatus(srv.pid(), "VmRSS"), procStatus(srv.pid(), "VmHWM")
+	stopSrv()
 	var rows []latRow
 	for _, path := range []string{"direct", "HTTP"} {
 		for _, c := range []int{1, 8} {
@@ -376,6 +392,37 @@ func (b *bench) searchAt(ctx context.Context, n int) (float64, error) {
 	b.rep.printf("%s", profText)
 	b.rep.printf("CPU profile of the direct 8-client run: `%s`; top functions (flat and cumulative):\n\n```\n%s```\n", prof, pprofTop(prof, 22))
 	return buildRate, nil
+}
+
+// linkIndex makes dst a copy of the scorch index in src for a second
+// reader: the segment files, which scorch never changes once written, are
+// hard links (the same pages in the page cache); the rest is copied.
+func linkIndex(src, dst string) error {
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, 0o750)
+		case strings.HasSuffix(path, ".zap"):
+			return os.Link(path, to)
+		default:
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(to, b, 0o640)
+		}
+	})
 }
 
 func filterNote(r search.Request) string {
