@@ -320,12 +320,17 @@ const (
 )
 
 // gather waits until gatherEnough index jobs are queued (or a full batch),
-// indexGather has passed, or ctx ends.
+// indexGather has passed, no extraction is queued (so no document is about
+// to join the batch: a clerk's single upload, or the last of a bulk
+// import, is indexed at once), or ctx ends.
 func (w *Workers) gather(ctx context.Context) {
 	enough := int64(min(gatherEnough, w.BatchSize))
 	deadline := time.Now().Add(indexGather)
 	for {
 		if n, err := w.S.Catalog.CountJobs(ctx, sqlite.JobIndex); err != nil || n >= enough {
+			return
+		}
+		if n, err := w.S.Catalog.CountJobs(ctx, sqlite.JobExtract); err != nil || n == 0 {
 			return
 		}
 		wait := time.Until(deadline)
