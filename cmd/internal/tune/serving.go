@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"os"
 	"runtime"
 	"sync"
 
@@ -15,8 +16,13 @@ import (
 // it, so requests entered the search queue out of order and the 8-client
 // p99 through HTTP was 35–47% over the same searches made directly, for
 // 14–19% at the median. The spare P runs that short work at once, the
-// kernel sharing the cores for those moments. Later calls change nothing.
+// kernel sharing the cores for those moments. GOMAXPROCS set in the
+// environment is left as it is (searches then run that many at a time).
+// Later calls change nothing.
 func Serving() {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
 	serving.Do(func() {
 		cores := runtime.GOMAXPROCS(0) // Go's count, which follows a container's CPU limit
 		search.SetConcurrency(cores)
