@@ -70,10 +70,11 @@ type options struct {
 
 func main() {
 	// vanthu serve's heap floor, which spares a search straight against the
-	// index most garbage collections too. Not its spare processor (tune.Serving):
-	// a process that only searches does better without one (p99 at 8
-	// clients 35 against 41 ms in paired runs), and the direct call is the
-	// baseline HTTP is held to.
+	// index most garbage collections too. Not its spare processor
+	// (tune.Serving): a process that only searches does better without one
+	// (p99 at 8 clients 34.6 against 43.2 ms and 35.3 against 41.8 in
+	// paired rows, BENCHMARKS.md), and the direct call is the baseline HTTP
+	// is held to.
 	tune.GC()
 	var o options
 	fs := flag.NewFlagSet("vanthu-bench", flag.ContinueOnError)

@@ -1,7 +1,8 @@
 // Package tune holds the runtime settings of vanthu's processes: a floor
-// under the heap goal (GC) and one processor more than cores for a server
-// (Serving). vanthu-bench applies the same, so that a search it makes
-// straight against an index runs under the server's settings.
+// under the heap goal (GC), for every command, and one processor more than
+// cores for the server (Serving). vanthu-bench applies the heap floor to
+// itself too, so that its direct searches run under the server's garbage
+// collection.
 package tune
 
 // A floor under the heap goal (GC).
