@@ -127,14 +127,16 @@ func s3Outage(r *R, mode string, outage time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(time.Second) // the first 16 MiB part is on the S3 server
-	mu.Lock()
-	downAt = time.Now()
-	mu.Unlock()
 	if mode == "frozen" {
 		v.signal(syscall.SIGSTOP)
 	} else {
-		v.kill()
+		v.kill() // returns once the process is gone
 	}
+	// The outage starts once the server is down: an upload that began
+	// while it was still dying may have been stored, and rightly gets 201.
+	mu.Lock()
+	downAt = time.Now()
+	mu.Unlock()
 	r.Logf("%s: S3 down for %v", mode, outage)
 	// Reads of the catalog do not depend on S3.
 	time.Sleep(outage / 2)
