@@ -1,10 +1,18 @@
 package records
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"vanthu/archive"
 	"vanthu/archive/sqlite"
+	"vanthu/ingest"
+	"vanthu/search"
 )
 
 // TestGatherWaitsOnlyForComingDocuments: the index writer gathers a
@@ -38,5 +46,60 @@ func TestGatherWaitsOnlyForComingDocuments(t *testing.T) {
 	w.gather(short)
 	if short.Err() == nil {
 		t.Fatal("gather returned while an extraction was queued and its batch was small")
+	}
+}
+
+// TestIndexBatchesBoundedByText: with a bound of one byte of text per
+// index batch, each batch holds one document (the rest stay queued), and
+// batch after batch every document is indexed and its job finished.
+func TestIndexBatchesBoundedByText(t *testing.T) {
+	s := newService(t)
+	s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s.MaxUpload, s.MaxClassification = 64<<20, archive.TuyetMat
+	dir := t.TempDir()
+	ix, err := search.Open(filepath.Join(dir, "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	// Not running: each step is called here.
+	w := &Workers{S: s, Extractor: &ingest.Extractor{OCRMaxPages: -1}, Index: ix, TempDir: dir, BatchText: 1}
+	s.init()
+	ctx := context.Background()
+	clerk := actorOf("lan", archive.RoleClerk, archive.Unclassified)
+	files := []string{"bc-snv-doan-ra-doan-vao-quy-ii-2018.txt", "ct-05-ttg-2018-doi-ngoai-dia-phuong.txt", "nd-30-2020-cong-tac-van-thu.txt"}
+	for _, f := range files {
+		b, err := os.ReadFile(example(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.Stage(ctx, f, bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Register(ctx, clerk, st, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs, err := s.Catalog.PendingJobs(ctx, sqlite.JobExtract, 10)
+	if err != nil || len(jobs) != len(files) {
+		t.Fatalf("%d extraction jobs (%v), want %d", len(jobs), err, len(files))
+	}
+	for _, j := range jobs {
+		w.extractJob(ctx, j, w.Extractor)
+	}
+	for i := 1; i <= len(files); i++ {
+		more, err := w.IndexBatch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := ix.Count()
+		queued, _ := s.Catalog.CountJobs(ctx, sqlite.JobIndex)
+		if n != uint64(i) || queued != int64(len(files)-i) {
+			t.Fatalf("after batch %d: %d indexed, %d queued; want %d and %d", i, n, queued, i, len(files)-i)
+		}
+		if more != (i < len(files)) {
+			t.Errorf("after batch %d: more = %v", i, more)
+		}
 	}
 }
