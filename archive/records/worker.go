@@ -352,9 +352,9 @@ func (w *Workers) gather(ctx context.Context) {
 // holds the analysis of every document of a batch until its segment is
 // written, at about two hundred bytes of memory per byte of text (batches
 // of about 150 corpus texts, 4.3 MB, took the server to 1.4 GiB against
-// 870 MiB for batches of 50): a backlog of 500 long texts, taken as one
-// batch, would need several GiB, and after an out-of-memory restart the
-// same batch again.
+// 870 MiB for batches of 50, one measurement each): a backlog of 500 long
+// texts taken as one batch would need, at that rate, several GiB, and
+// after an out-of-memory restart the same batch again.
 const maxBatchText = 2 << 20
 
 // IndexBatch indexes up to BatchSize queued documents, and no more text
