@@ -29,11 +29,11 @@ import (
 )
 
 // HeapFloor is the heap goal vanthu's processes keep at least. A higher
-// floor saves the searches a little more CPU, but a streaming copy then
-// walks through that much fresh memory instead of reusing cache-warm
-// buffers: with 64 MiB a 1 GiB download through the API ran at 518–593
-// MiB/s instead of 793–803 and the server's peak RSS was 131 MiB instead
-// of 41; with 32 MiB, 741 MiB/s and 101 MiB (vanthu-bench upload).
+// floor saves the searches a little more CPU but lets a streaming copy
+// leave more garbage between collections: during a 1 GiB upload and
+// download the server's peak RSS was 131 MiB with a 64 MiB floor (the
+// target is under 150), 101 MiB with 32 MiB and 41 MiB with none
+// (vanthu-bench upload).
 const HeapFloor = 32 << 20
 
 var once sync.Once
