@@ -57,11 +57,16 @@ func disj(qs ...query.Query) query.Query {
 
 func fold(t string) string { return vietnamese.Fold(t) }
 
-// textField pairs the accented and folded index fields of one property.
+// textFields are the four index fields of one text property (accented,
+// folded, and the two-syllable pairs of each) and its boost in a query.
 type textFields struct {
 	acc, fold, sh, fsh string
 	boost              float64
 }
+
+// names are the four fields in the order of their token streams (see
+// documents.analyse).
+func (f textFields) names() [4]string { return [4]string{f.acc, f.fold, f.sh, f.fsh} }
 
 // textProps are the index fields of subject and body, in that order.
 var textProps = [2]textFields{

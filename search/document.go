@@ -77,7 +77,7 @@ func newDocuments(im *mapping.IndexMappingImpl) (*documents, error) {
 }
 
 // analyse returns the four token streams of a text, in the order of
-// textFields: accented, folded, and the pairs of each.
+// textFields.names: accented, folded, and the pairs of each.
 func (ds *documents) analyse(text string) [4]analysis.TokenStream {
 	acc := ds.lower.Filter(ds.tokenizer.Tokenize([]byte(text)))
 	// The folded stream shares the tokens the fold filter leaves alone
@@ -182,7 +182,7 @@ func (ds *documents) build(d *Doc) (*document.Document, [2]*text) {
 		// One copy of the text serves the four fields: their analyzer
 		// ignores it, and Bleve copies a stored value before analysing it.
 		value := []byte(v)
-		for j, name := range [4]string{f.acc, f.fold, f.sh, f.fsh} {
+		for j, name := range f.names() {
 			doc.AddField(document.NewTextFieldCustom(name, nil, value, ds.options[name], textStream{texts[i], j}))
 		}
 	}

@@ -32,7 +32,14 @@ type fieldStats struct {
 
 // textFieldNames are the analysed fields whose lengths vary per document;
 // shingle fields have one token less than their syllable field.
-var textFieldNames = []string{fSubject, fSubjectFold, fSubjectSh, fSubjectFoldSh, fBody, fBodyFold, fBodySh, fBodyFoldSh}
+var textFieldNames = func() []string {
+	var names []string
+	for _, f := range textProps {
+		n := f.names()
+		names = append(names, n[:]...)
+	}
+	return names
+}()
 
 // allFields is every field a document can carry (documents builds them;
 // the _all composite leaves all of them out).
