@@ -3,16 +3,11 @@ package records
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"vanthu/archive"
 	"vanthu/archive/sqlite"
-	"vanthu/ingest"
-	"vanthu/search"
 )
 
 // TestGatherWaitsOnlyForComingDocuments: the index writer gathers a
@@ -53,17 +48,10 @@ func TestGatherWaitsOnlyForComingDocuments(t *testing.T) {
 // index batch, each batch holds one document (the rest stay queued), and
 // batch after batch every document is indexed and its job finished.
 func TestIndexBatchesBoundedByText(t *testing.T) {
-	s := newService(t)
-	s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	s.MaxUpload, s.MaxClassification = 64<<20, archive.TuyetMat
-	dir := t.TempDir()
-	ix, err := search.Open(filepath.Join(dir, "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
 	// Not running: each step is called here.
-	w := &Workers{S: s, Extractor: &ingest.Extractor{OCRMaxPages: -1}, Index: ix, TempDir: dir, BatchText: 1}
+	w := newWorkers(t)
+	w.BatchText = 1
+	s, ix := w.S, w.Index
 	s.init()
 	ctx := context.Background()
 	clerk := actorOf("lan", archive.RoleClerk, archive.Unclassified)

@@ -28,25 +28,34 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	w := newWorkers(t)
+	w.S.ExtractWait = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	// Registered after newWorkers': runs first, before the index and the
+	// catalog close.
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return &env{s: w.S}
+}
+
+// newWorkers is a service and its workers, not running: filesystem blob
+// store, SQLite catalog, Bleve index, extraction in this process.
+func newWorkers(t *testing.T) *Workers {
+	t.Helper()
 	s := newService(t)
 	s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	s.MaxUpload, s.MaxClassification, s.ExtractWait = 64<<20, archive.TuyetMat, time.Minute
+	s.MaxUpload, s.MaxClassification = 64<<20, archive.TuyetMat
 	dir := t.TempDir()
 	ix, err := search.Open(filepath.Join(dir, "index"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &Workers{S: s, Extractor: &ingest.Extractor{OCRMaxPages: -1}, Index: ix, TempDir: dir}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	// Registered after newService's: runs first, before the catalog closes.
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		ix.Close()
-	})
-	return &env{s: s}
+	t.Cleanup(func() { ix.Close() }) // before newService's: the catalog closes last
+	return &Workers{S: s, Extractor: &ingest.Extractor{OCRMaxPages: -1}, Index: ix, TempDir: dir}
 }
 
 func (e *env) user(t *testing.T, name string, role archive.Role, c archive.Classification) Actor {
