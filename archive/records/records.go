@@ -75,6 +75,7 @@ type Service struct {
 	mu      sync.Mutex
 	waiters map[string][]chan struct{} // document id → uploads waiting for its extraction
 	storing map[string]*keyLock        // content address → uploads storing it (promote)
+	handoff handoff                    // spool files of stored uploads, for extraction
 	wake    chan struct{}              // nudges the queue workers
 	once    sync.Once
 }
@@ -279,7 +280,7 @@ func (s *Service) spool(src io.Reader, h hash.Hash) (*os.File, error) {
 		defer close(done)
 		for b := range toWrite {
 			if werr == nil {
-				if _, err := f.Write(b); err != nil {
+				if err := s.spoolWrite(f, b); err != nil {
 					werr = err
 					failed.Store(true)
 				}
@@ -319,6 +320,19 @@ func (s *Service) spool(src io.Reader, h hash.Hash) (*os.File, error) {
 	return f, nil
 }
 
+// spoolWrite writes b to the spool file f. On a full disk it first gives
+// back the space of the spool files kept for extraction (the handoff: only
+// a saving) and tries once more.
+func (s *Service) spoolWrite(f *os.File, b []byte) error {
+	n, err := f.Write(b)
+	if err != nil && noSpace(err) && s.handoff.drop() {
+		_, err = f.Write(b[n:])
+	}
+	return err
+}
+
+func noSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) }
+
 // spoolError is a failure to write an upload to the spool directory.
 type spoolError struct{ err error }
 
@@ -328,7 +342,7 @@ func (e *spoolError) Unwrap() error { return e.err }
 // public is what the client is told: a full disk is the operator's to fix
 // (507); anything else is a fault of this server (500, logged).
 func (e *spoolError) public() error {
-	if errors.Is(e.err, syscall.ENOSPC) || errors.Is(e.err, syscall.EDQUOT) {
+	if noSpace(e.err) {
 		return &archive.Error{Kind: archive.ErrNoSpace, Code: "insufficient_storage",
 			Message: "the server's own disk is too full to receive this file before storing it; nothing was stored and nothing else was changed. Please tell the administrator", Err: e}
 	}
@@ -501,6 +515,12 @@ func (s *Service) promote(ctx context.Context, st *Staged, key string) error {
 	}
 	if st.spool != nil {
 		err = s.Blobs.Put(ctx, key, io.NewSectionReader(st.spool, 0, st.Size), st.Size)
+		if err == nil {
+			// Kept for the extraction worker, which would otherwise read
+			// the original back from the store.
+			s.handoff.put(st.SHA256, st.spool, st.Size)
+			st.spool = nil
+		}
 		s.Discard(st)
 	} else if err = s.Blobs.Move(ctx, st.TmpKey, key); err != nil {
 		s.discardAfter(err, st)

@@ -257,18 +257,23 @@ func (w *Workers) retry(ctx context.Context, j sqlite.Job, err error) {
 
 // localCopy puts the original where the extraction child can read it. The
 // filesystem store's files could be read in place, but a copy keeps the
-// child away from the archive's own files.
+// child away from the archive's own files. A new upload's spool file, kept
+// by the handoff, spares the read from the store.
 func (w *Workers) localCopy(ctx context.Context, d *archive.Document) (string, func(), error) {
-	rc, _, err := w.S.Blobs.Get(ctx, archive.OriginalKey(d.SHA256))
-	if err != nil {
-		return "", nil, err
+	src, done, ok := w.S.handoff.take(d.SHA256)
+	if !ok {
+		rc, _, err := w.S.Blobs.Get(ctx, archive.OriginalKey(d.SHA256))
+		if err != nil {
+			return "", nil, err
+		}
+		src, done = rc, func() { rc.Close() }
 	}
-	defer rc.Close()
+	defer done()
 	f, err := os.CreateTemp(w.TempDir, "extract-*")
 	if err != nil {
 		return "", nil, err
 	}
-	if _, err := io.Copy(f, rc); err != nil {
+	if _, err := io.Copy(f, src); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return "", nil, err
