@@ -61,16 +61,22 @@ func TestExtractionTakesTheSpoolFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// extracted checks d's extraction, the reads of originals from the
+	// store so far, and that no spool file is left open.
+	extracted := func(what string, d *archive.Document, wantGets int64) {
+		t.Helper()
+		if d.TextStatus != archive.TextOK {
+			t.Fatalf("%s: text_status %s (%s), want ok", what, d.TextStatus, d.TextReason)
+		}
+		if n := store.gets.Load(); n != wantGets {
+			t.Errorf("%s: originals read from the store %d times, want %d", what, n, wantGets)
+		}
+		if left := spoolLeft(t, s); len(left) > 0 {
+			t.Errorf("%s: spool files left: %v", what, left)
+		}
+	}
 	fresh := upload(t, s, clerk, string(text), nil)
-	if fresh.TextStatus != archive.TextOK {
-		t.Fatalf("text_status %s (%s), want ok", fresh.TextStatus, fresh.TextReason)
-	}
-	if n := store.gets.Load(); n != 0 {
-		t.Errorf("extraction read the new original from the store %d times, want 0 (the spool file)", n)
-	}
-	if left := spoolLeft(t, s); len(left) > 0 {
-		t.Errorf("spool files left after extraction: %v", left)
-	}
+	extracted("a new upload (from its spool file)", fresh, 0)
 	if s.handoff.drop() {
 		t.Error("the handoff still holds a spool file after its extraction")
 	}
@@ -92,15 +98,7 @@ func TestExtractionTakesTheSpoolFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if again.TextStatus != archive.TextOK {
-		t.Fatalf("without the spool file: text_status %s (%s), want ok", again.TextStatus, again.TextReason)
-	}
-	if n := store.gets.Load(); n != 1 {
-		t.Errorf("extraction without the spool file read the store %d times, want 1", n)
-	}
-	if left := spoolLeft(t, s); len(left) > 0 {
-		t.Errorf("spool files left: %v", left)
-	}
+	extracted("an upload whose spool file was given up", again, 1)
 	a, _ := s.Catalog.Text(t.Context(), fresh.ID)
 	b, _ := s.Catalog.Text(t.Context(), again.ID)
 	if a == "" || !strings.HasPrefix(b, a[:len(a)/2]) {
