@@ -18,9 +18,9 @@ const (
 // (they are unlinked already), by content address, so that the extraction
 // worker copies a new original from the local disk instead of reading it
 // back from the store: on S3 that is a GET of the whole file per upload,
-// which costs the S3 server and this process as much CPU as the upload's
-// own PUT. The oldest are closed past the bounds; a worker that finds
-// nothing here reads the store, as after a restart.
+// a second transfer through the S3 server and this process. The oldest are
+// closed past the bounds; a worker that finds nothing here reads the store,
+// as after a restart.
 type handoff struct {
 	mu    sync.Mutex
 	files map[string]handoffFile // content address (SHA-256) → spool
@@ -89,7 +89,7 @@ func (h *handoff) drop() bool {
 	for _, e := range h.files {
 		_ = e.f.Close()
 	}
-	any := len(h.files) > 0
+	had := len(h.files) > 0
 	h.files, h.order, h.bytes = nil, nil, 0
-	return any
+	return had
 }
