@@ -48,6 +48,26 @@ func OriginalKey(sha256hex string) string {
 	return "originals/sha256/" + sha256hex[0:2] + "/" + sha256hex[2:4] + "/" + sha256hex
 }
 
+// KeySHA256 returns the SHA-256 (lower-case hex) that a content address
+// made by OriginalKey names, and false for any other key. The object
+// stored under such a key must hash to it.
+func KeySHA256(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, "originals/sha256/")
+	if !ok || len(rest) != 6+64 {
+		return "", false
+	}
+	sum := rest[6:]
+	for _, c := range sum {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", false
+		}
+	}
+	if OriginalKey(sum) != key {
+		return "", false
+	}
+	return sum, true
+}
+
 // ManifestKey is where a document's JSON manifest lives.
 func ManifestKey(docID string) string { return "manifests/" + docID + ".json" }
 
