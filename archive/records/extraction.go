@@ -5,15 +5,36 @@ import (
 	"slices"
 
 	"vanthu/archive"
+	"vanthu/archive/sqlite"
 	"vanthu/ingest"
 	"vanthu/ingest/pdfsign"
 )
 
+// parsedText is what the catalog keeps of an extracted text besides the
+// text: the parser's full output (citations, task proposals, signer
+// block…) as JSON, and the citations with what the document does to each.
+// It is worked out before the extraction's write transaction, so the
+// catalog's one writer is not held while a long text is parsed. Without
+// text it is empty, and an earlier extraction's parse stays.
+type parsedText struct {
+	meta  *ingest.Metadata
+	json  []byte
+	cites []sqlite.Citation
+}
+
+func parseText(res ingest.Result) parsedText {
+	if res.Status != ingest.StatusOK || res.Text == "" {
+		return parsedText{}
+	}
+	m := ingest.ParseMetadata(res.Text)
+	b, _ := json.Marshal(m)
+	return parsedText{meta: &m, json: b, cites: citationsOf(res.Text, m)}
+}
+
 // applyExtraction records an extraction result on the document and fills the
-// metadata fields the clerk did not set: the clerk's values always win, and
-// d.Extracted lists what the system filled. It returns the parser's full
-// output (citations, task proposals, signer block…) as JSON for the catalog.
-func applyExtraction(d *archive.Document, res ingest.Result, userFields []string) []byte {
+// metadata fields the clerk did not set from the parse: the clerk's values
+// always win, and d.Extracted lists what the system filled.
+func applyExtraction(d *archive.Document, res ingest.Result, p parsedText, userFields []string) {
 	d.TextStatus, d.TextReason, d.TextEngine = res.Status, res.Reason, res.Engine
 	if res.PageCount > 0 {
 		d.Pages = res.PageCount
@@ -24,10 +45,10 @@ func applyExtraction(d *archive.Document, res ingest.Result, userFields []string
 			d.Signatures = json.RawMessage("[]")
 		}
 	}
-	if res.Status != ingest.StatusOK || res.Text == "" {
-		return nil
+	if p.meta == nil {
+		return
 	}
-	m := ingest.ParseMetadata(res.Text)
+	m := p.meta
 	fill := func(name string, dst *string, v string) {
 		if v == "" || slices.Contains(userFields, name) {
 			return
@@ -61,8 +82,6 @@ func applyExtraction(d *archive.Document, res ingest.Result, userFields []string
 		d.Classification = m.Classification
 		d.Extracted = append(d.Extracted, "classification")
 	}
-	b, _ := json.Marshal(m)
-	return b
 }
 
 // citedNumbers lists the numbers/symbols a document cites, from the parser's

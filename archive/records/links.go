@@ -58,19 +58,11 @@ var (
 // ---------------------------------------------------------------------------
 // Storing citations at extraction.
 
-// storeCitations records the citations the parser found in a document, with
+// citationsOf lists the citations the parser found in a document, with
 // what the document does to each target (repeal, replace, amend) read from
-// the text around the citation. It runs in the extraction transaction, so
-// the graph never disagrees with the stored parse. A nil parse (no text)
-// keeps what an earlier extraction stored.
-func storeCitations(ctx context.Context, tx *sqlite.Tx, docID, text string, parsed []byte) error {
-	if parsed == nil {
-		return nil
-	}
-	var m ingest.Metadata
-	if err := json.Unmarshal(parsed, &m); err != nil {
-		return fmt.Errorf("records: stored parse of %s: %w", docID, err)
-	}
+// the text around the citation. They are stored in the extraction
+// transaction with the parse, so the graph never disagrees with it.
+func citationsOf(text string, m ingest.Metadata) []sqlite.Citation {
 	cs := make([]sqlite.Citation, 0, len(m.Citations))
 	for _, c := range m.Citations {
 		if c.Number == "" && c.Title == "" {
@@ -83,7 +75,7 @@ func storeCitations(ctx context.Context, tx *sqlite.Tx, docID, text string, pars
 		cs = append(cs, sqlite.Citation{Number: c.Number, Type: c.Type, Title: c.Title, IssuedAt: c.IssuedAt,
 			Issuer: c.Issuer, Relation: c.Relation, Effect: effect})
 	}
-	return tx.ReplaceCitations(ctx, docID, cs)
+	return cs
 }
 
 var (

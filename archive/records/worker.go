@@ -201,6 +201,7 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job, ex *ingest.Extra
 		w.retry(ctx, j, err)
 		return
 	}
+	parsed := parseText(res)
 	err = s.Catalog.Update(ctx, func(tx *sqlite.Tx) error {
 		d, err := tx.Document(ctx, j.DocumentID)
 		if err != nil {
@@ -210,7 +211,7 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job, ex *ingest.Extra
 		if err != nil {
 			return err
 		}
-		parsed := applyExtraction(d, res, uf)
+		applyExtraction(d, res, parsed, uf)
 		ocr := j.Kind == sqlite.JobExtract && ocrLane && needsOCR(res, d.ContentType)
 		if ocr && res.Status == ingest.StatusEmpty {
 			d.TextStatus, d.TextReason = archive.TextPending, "no text layer: queued for OCR"
@@ -218,11 +219,13 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job, ex *ingest.Extra
 		if err := tx.UpdateDocument(ctx, d, uf); err != nil {
 			return err
 		}
-		if err := tx.SetText(ctx, d.ID, res.Text, res.Pages, parsed); err != nil {
+		if err := tx.SetText(ctx, d.ID, res.Text, res.Pages, parsed.json); err != nil {
 			return err
 		}
-		if err := storeCitations(ctx, tx, d.ID, res.Text, parsed); err != nil {
-			return err
+		if parsed.meta != nil {
+			if err := tx.ReplaceCitations(ctx, d.ID, parsed.cites); err != nil {
+				return err
+			}
 		}
 		if n, valid, modified, signers := SignatureSummary(d.Signatures); n > 0 {
 			// Each verification of a signed original is on the record.
