@@ -269,11 +269,10 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 func (s *Store) putAddressed(ctx context.Context, key string, ps *partSource, sum string, opts minio.PutObjectOptions) error {
 	var md5sum string
 	if opts.SendContentMd5 {
-		h := md5.New()
-		if _, err := io.Copy(h, io.NewSectionReader(ps, 0, ps.size)); err != nil {
+		var err error
+		if md5sum, err = contentMD5(ps, 0, ps.size); err != nil {
 			return s.putFail(ctx, key, ps.src, nil, err)
 		}
-		md5sum = base64.StdEncoding.EncodeToString(h.Sum(nil))
 	}
 	opts.DisableContentSha256 = true
 	core := minio.Core{Client: s.client}
@@ -281,6 +280,16 @@ func (s *Store) putAddressed(ctx context.Context, key string, ps *partSource, su
 		return s.putFail(ctx, key, ps.src, nil, err)
 	}
 	return nil
+}
+
+// contentMD5 is the Content-MD5 header of size bytes of r from off, which
+// buckets with object lock require on every write.
+func contentMD5(r io.ReaderAt, off, size int64) (string, error) {
+	h := md5.New()
+	if _, err := io.Copy(h, io.NewSectionReader(r, off, size)); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
 }
 
 // putParts uploads a body that reads at offsets as a multipart upload whose
@@ -320,12 +329,11 @@ func (s *Store) putParts(ctx context.Context, key string, body *partSource, opts
 				}
 				var po minio.PutObjectPartOptions
 				if opts.SendContentMd5 {
-					h := md5.New()
-					if _, err := io.Copy(h, io.NewSectionReader(body, off, size)); err != nil {
+					var err error
+					if po.Md5Base64, err = contentMD5(body, off, size); err != nil {
 						fail(err)
 						continue
 					}
-					po.Md5Base64 = base64.StdEncoding.EncodeToString(h.Sum(nil))
 				}
 				p, err := core.PutObjectPart(ctx, s.bucket, key, id, i+1, io.NewSectionReader(body, off, size), size, po)
 				if err != nil {
