@@ -2,7 +2,6 @@ package s3
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -58,26 +57,6 @@ func TestContentAddressCheckedByTheServer(t *testing.T) {
 			t.Errorf("lock=%v: after the refused Put, Stat = %v, want %v", lock, err, archive.ErrNotFound)
 		}
 	}
-}
-
-// lockedStore opens a store on a fresh bucket with object lock, whose
-// objects are removed afterwards; it skips the test when the server does
-// not create such buckets.
-func lockedStore(t *testing.T, endpoint, access, secret string) *Store {
-	t.Helper()
-	s, err := New(t.Context(), Config{Endpoint: endpoint, Bucket: archivetest.UniqueBucket(t), AccessKey: access, SecretKey: secret, ObjectLock: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !s.ObjectLockEnabled() {
-		s.Close()
-		t.Skip("this S3 server does not create buckets with object lock")
-	}
-	t.Cleanup(func() {
-		s.List(context.Background(), "", func(b archive.BlobInfo) error { return s.DeleteAllVersions(context.Background(), b.Key) })
-		s.Close()
-	})
-	return s
 }
 
 func TestKeySHA256(t *testing.T) {

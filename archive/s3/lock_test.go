@@ -17,14 +17,7 @@ func TestObjectLock(t *testing.T) {
 	endpoint, access, secret := archivetest.S3FromEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := New(ctx, Config{Endpoint: endpoint, Bucket: archivetest.UniqueBucket(t), AccessKey: access, SecretKey: secret, ObjectLock: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if !s.ObjectLockEnabled() {
-		t.Skip("this S3 server does not create buckets with object lock")
-	}
+	s := lockedStore(t, endpoint, access, secret)
 	const key = "originals/sha256/ab/cd/abcd"
 	if err := s.Put(ctx, key, strings.NewReader("bản gốc"), -1); err != nil {
 		t.Fatal(err)

@@ -48,6 +48,26 @@ func open(t *testing.T, endpoint, access, secret string) *Store {
 	return s
 }
 
+// lockedStore opens a store on a fresh bucket with object lock, whose
+// objects are removed afterwards; it skips the test when the server does
+// not create such buckets.
+func lockedStore(t *testing.T, endpoint, access, secret string) *Store {
+	t.Helper()
+	s, err := New(t.Context(), Config{Endpoint: endpoint, Bucket: archivetest.UniqueBucket(t), AccessKey: access, SecretKey: secret, ObjectLock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.ObjectLockEnabled() {
+		s.Close()
+		t.Skip("this S3 server does not create buckets with object lock")
+	}
+	t.Cleanup(func() {
+		s.List(context.Background(), "", func(b archive.BlobInfo) error { return s.DeleteAllVersions(context.Background(), b.Key) })
+		s.Close()
+	})
+	return s
+}
+
 func incompleteUploads(t *testing.T, ctx context.Context, s *Store, prefix string) int {
 	t.Helper()
 	n := 0
