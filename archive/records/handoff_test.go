@@ -3,9 +3,7 @@ package records
 import (
 	"context"
 	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,8 +11,6 @@ import (
 	"time"
 
 	"vanthu/archive"
-	"vanthu/ingest"
-	"vanthu/search"
 )
 
 // countingStore counts the reads of originals from a real store.
@@ -37,17 +33,10 @@ func (c *countingStore) Get(ctx context.Context, key string) (io.ReadSeekCloser,
 func TestExtractionTakesTheSpoolFile(t *testing.T) {
 	st, _ := s3Store(t)
 	store := &countingStore{BlobStore: st}
-	s := spoolService(t, store)
-	s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := workersFor(t, spoolService(t, store))
+	s := w.S
 	s.ExtractWait = time.Minute
-	dir := t.TempDir()
-	ix, err := search.Open(filepath.Join(dir, "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ix.Close() })
 	run := func() (stop func()) {
-		w := &Workers{S: s, Extractor: &ingest.Extractor{OCRMaxPages: -1}, Index: ix, TempDir: dir}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { w.Run(ctx); close(done) }()

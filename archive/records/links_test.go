@@ -47,8 +47,15 @@ func newEnv(t *testing.T) *env {
 func newWorkers(t *testing.T) *Workers {
 	t.Helper()
 	s := newService(t)
-	s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.MaxUpload, s.MaxClassification = 64<<20, archive.TuyetMat
+	return workersFor(t, s)
+}
+
+// workersFor is s's workers, not running: a Bleve index, extraction in
+// this process; s logs nowhere.
+func workersFor(t *testing.T, s *Service) *Workers {
+	t.Helper()
+	s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := t.TempDir()
 	ix, err := search.Open(filepath.Join(dir, "index"))
 	if err != nil {
