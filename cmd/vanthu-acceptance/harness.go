@@ -684,7 +684,9 @@ var listenRE = regexp.MustCompile(`^vanthu listening on (http://\S+) \(data (.*)
 // startServer runs `vanthu serve --addr 127.0.0.1:0 --data data` and waits
 // for its listening line (up to 90 s: the S3 store retries at start).
 func (r *R) startServer(data string, env ...string) *server {
-	logFile, err := os.CreateTemp(filepath.Dir(data), "serve-*.log")
+	// The log lives apart from the data: a scenario that fills the data's
+	// file system must not also lose what the server said about it.
+	logFile, err := os.CreateTemp(r.TempDir(), "serve-*.log")
 	if err != nil {
 		r.Fatalf("%v", err)
 	}
@@ -750,7 +752,15 @@ func tail(b []byte, n int) string {
 // stop ends the server gracefully (SIGTERM, 30 s), then by force.
 func (s *server) stop() {
 	defer s.http.CloseIdleConnections()
-	if !s.p.exited() {
+	if s.p.exited() {
+		// A server that ended on its own with an error (a panic exits with
+		// status 2; the harness ends it by signals): say how, for the
+		// failures that follow from it.
+		var ee *exec.ExitError
+		if errors.As(s.p.exitErr(), &ee) && ee.ExitCode() > 0 {
+			s.r.Logf("vanthu serve (pid %d) had exited before it was stopped (%v); log:\n%s", s.p.pid, s.p.exitErr(), s.log(4000))
+		}
+	} else {
 		if !s.p.term(30 * time.Second) {
 			s.r.Errorf("vanthu serve (pid %d) did not stop within 30s of SIGTERM", s.p.pid)
 		}
