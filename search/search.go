@@ -57,6 +57,10 @@ type Index struct {
 	facets    *facetCache
 	slots     chan struct{} // see acquire
 	docs      *documents    // builds what Index gives Bleve
+	// commit's view of the writes to disk (see persist.go)
+	persist   *persistWatch
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // acquire waits for one of GOMAXPROCS search slots, in arrival order
@@ -92,7 +96,7 @@ func searchers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-func wrap(bi bleve.Index) (*Index, error) {
+func wrap(bi bleve.Index, w *persistWatch) (*Index, error) {
 	im, ok := bi.Mapping().(*mapping.IndexMappingImpl)
 	if !ok {
 		return nil, fmt.Errorf("%w: unexpected mapping type %T", ErrCorrupt, bi.Mapping())
@@ -101,7 +105,8 @@ func wrap(bi bleve.Index) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	ix := &Index{bi: bi, facets: newFacetCache(), slots: make(chan struct{}, searchers()), docs: docs}
+	ix := &Index{bi: bi, facets: newFacetCache(), slots: make(chan struct{}, searchers()), docs: docs,
+		persist: w, closed: make(chan struct{})}
 	if err := ix.loadStats(); err != nil {
 		return nil, err
 	}
@@ -125,13 +130,16 @@ func OpenFor(dir string, docs uint64) (*Index, error) {
 	} else if empty {
 		return create(dir, docs)
 	}
-	bi, err := bleve.OpenUsing(dir, mergeConfig(docs))
+	w := watch(dir)
+	bi, err := bleve.OpenUsing(dir, config(docs))
 	if err != nil {
+		w.stop()
 		return nil, fmt.Errorf("search: open %s: %w: %v", dir, ErrCorrupt, err)
 	}
 	v, err := bi.GetInternal([]byte(versionKey))
 	if err != nil || string(v) != mappingVersion {
 		bi.Close()
+		w.stop()
 		if err != nil {
 			return nil, fmt.Errorf("search: open %s: %w: %v", dir, ErrCorrupt, err)
 		}
@@ -139,14 +147,17 @@ func OpenFor(dir string, docs uint64) (*Index, error) {
 	}
 	if n, err := bi.DocCount(); err == nil && young(docs) && !young(n) {
 		// Larger than the caller said: open again with the policy of its size.
-		if err := bi.Close(); err != nil {
+		err := bi.Close()
+		w.stop()
+		if err != nil {
 			return nil, fmt.Errorf("search: open %s: %w", dir, err)
 		}
 		return OpenFor(dir, n)
 	}
-	ix, err := wrap(bi)
+	ix, err := wrap(bi, w)
 	if err != nil {
 		bi.Close()
+		w.stop()
 		return nil, fmt.Errorf("search: open %s: %w", dir, err)
 	}
 	return ix, nil
@@ -202,24 +213,30 @@ func create(dir string, docs uint64) (*Index, error) {
 		// bleve.New wants to create the directory itself; an empty one is removed first.
 		return nil, fmt.Errorf("search: create %s: %w", dir, err)
 	}
-	bi, err := bleve.NewUsing(dir, m, bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, mergeConfig(docs))
+	w := watch(dir)
+	bi, err := bleve.NewUsing(dir, m, bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, config(docs))
 	if err != nil {
+		w.stop()
 		return nil, fmt.Errorf("search: create %s: %w", dir, err)
 	}
-	if err := bi.SetInternal([]byte(versionKey), []byte(mappingVersion)); err != nil {
-		bi.Close()
-		return nil, fmt.Errorf("search: create %s: %w", dir, err)
-	}
-	ix, err := wrap(bi)
+	ix, err := wrap(bi, w)
 	if err != nil {
 		bi.Close()
+		w.stop()
+		return nil, fmt.Errorf("search: create %s: %w", dir, err)
+	}
+	// Written with the mapping Bleve stored, which commit waits for too.
+	b := bi.NewBatch()
+	b.SetInternal([]byte(versionKey), []byte(mappingVersion))
+	if err := ix.commit(b); err != nil {
+		ix.closeIndex()
 		return nil, fmt.Errorf("search: create %s: %w", dir, err)
 	}
 	return ix, nil
 }
 
 // Close flushes and closes the index.
-func (ix *Index) Close() error { return ix.bi.Close() }
+func (ix *Index) Close() error { return ix.closeIndex() }
 
 // Count is the number of indexed documents.
 func (ix *Index) Count() (uint64, error) { return ix.bi.DocCount() }
@@ -254,7 +271,7 @@ func (ix *Index) Index(docs []Doc) error {
 			return fmt.Errorf("search: index %s: %w", docs[i].ID, err)
 		}
 	}
-	if err := ix.bi.Batch(b); err != nil {
+	if err := ix.commit(b); err != nil {
 		return fmt.Errorf("search: index batch of %d: %w", len(docs), err)
 	}
 	lengths := make([][2]int, len(texts))
@@ -273,7 +290,7 @@ func (ix *Index) Delete(ids []string) error {
 	for _, id := range ids {
 		b.Delete(id)
 	}
-	if err := ix.bi.Batch(b); err != nil {
+	if err := ix.commit(b); err != nil {
 		return fmt.Errorf("search: delete %d: %w", len(ids), err)
 	}
 	return nil

@@ -95,7 +95,9 @@ func (ix *Index) saveStats(lengths [][2]int) error {
 	if err != nil {
 		return err
 	}
-	return ix.bi.SetInternal([]byte(statsKey), b)
+	batch := ix.bi.NewBatch()
+	batch.SetInternal([]byte(statsKey), b)
+	return ix.commit(batch)
 }
 
 // bm25Stats are the statistics a search runs with: the real document

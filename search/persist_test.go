@@ -1,0 +1,123 @@
+package search
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// smallDisk mounts a tmpfs of the given size in a temporary directory, or
+// skips the test where mounting is not allowed (it needs root, as in CI).
+func smallDisk(t *testing.T, size string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "small")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+		t.Skipf("cannot mount a tmpfs (needs root or CAP_SYS_ADMIN): %v", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, 0); err != nil {
+			_ = syscall.Unmount(dir, syscall.MNT_DETACH)
+		}
+	})
+	return dir
+}
+
+// fill writes to path until the file system is full.
+func fill(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
+// TestIndexOnAFullDisk: a batch that cannot be written is an error the
+// index writer can retry, not a broken index. Bleve's own Batch closed
+// the batch's segment while it was live, and the next batch panicked
+// (see persist.go).
+func TestIndexOnAFullDisk(t *testing.T) {
+	disk := smallDisk(t, "4m")
+	dir := filepath.Join(disk, "index")
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ix.Close() }()
+	docs := fixture()[:3]
+	if err := ix.Index(docs); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, filepath.Join(disk, "filler"))
+
+	later := func(i int) Doc {
+		return Doc{ID: fmt.Sprintf("full%d", i), Type: "CV", Issuer: "Sở Ngoại vụ", Level: "provincial",
+			Subject: fmt.Sprintf("Công văn khi đĩa đầy %d", i), Body: "Về việc lưu trữ khi ổ đĩa đầy."}
+	}
+	for i := range 3 {
+		err := ix.Index([]Doc{later(i)})
+		var ns *errNotSaved
+		if !errors.As(err, &ns) || !strings.Contains(err.Error(), "no space left on device") {
+			t.Fatalf("batch %d on a full disk: %v, want the index could not be saved: no space left", i, err)
+		}
+		t.Logf("batch %d on a full disk: %v", i, err)
+	}
+	if err := ix.Delete([]string{docs[0].ID}); err == nil {
+		t.Fatal("a delete on a full disk reported success")
+	}
+	r, err := ix.Search(ctx, Request{Q: "đối ngoại"})
+	if err != nil {
+		t.Fatalf("search while the disk is full: %v", err)
+	}
+	t.Logf("search while full: %d hits", r.Total)
+
+	if err := os.Remove(filepath.Join(disk, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	// The writer's retries: the same documents again.
+	all := append([]Doc{}, docs[1:]...)
+	for i := range 3 {
+		all = append(all, later(i))
+	}
+	if err := ix.Index(all[len(docs)-1:]); err != nil {
+		t.Fatalf("batch after space was freed: %v", err)
+	}
+	if err := ix.Delete([]string{docs[0].ID}); err != nil {
+		t.Fatalf("delete after space was freed: %v", err)
+	}
+	check := func(ix *Index, when string) {
+		t.Helper()
+		n, err := ix.Count()
+		if err != nil || n != uint64(len(all)) {
+			t.Fatalf("%s: %d documents (%v), want %d", when, n, err, len(all))
+		}
+		r, err := ix.Search(ctx, Request{Q: "ổ đĩa đầy", Size: 10})
+		if err != nil || r.Total != 3 {
+			t.Fatalf("%s: search for the later documents: %v %v, want 3 hits", when, r, err)
+		}
+	}
+	check(ix, "after space was freed")
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ix, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	check(ix, "reopened")
+}
