@@ -120,10 +120,27 @@ var errClosed = errors.New("search: the index was closed")
 
 // commit applies b and waits until it is on disk. On an error the batch
 // may be live (searchable) but not saved; applying it again is harmless.
+// While a batch that failed to be written is live, commit waits for the
+// persister to write it before applying another: the index writer retries
+// its jobs every second, and each retry would otherwise leave one more
+// in-memory segment in the live index for as long as the disk stays full.
 func (ix *Index) commit(b *bleve.Batch) error {
 	failed, broken := ix.persist.next()
 	if broken != nil {
 		return &errNotSaved{broken}
+	}
+	if prev := ix.unsaved.Load(); prev != nil {
+		select {
+		case <-*prev:
+			ix.unsaved.CompareAndSwap(prev, nil)
+		case <-failed:
+			return &errNotSaved{ix.persist.last()}
+		case <-ix.closed:
+			return errClosed
+		}
+		if failed, broken = ix.persist.next(); broken != nil {
+			return &errNotSaved{broken}
+		}
 	}
 	saved := make(chan struct{})
 	var once sync.Once
@@ -150,6 +167,7 @@ func (ix *Index) commit(b *bleve.Batch) error {
 			return nil
 		default:
 		}
+		ix.unsaved.Store(&saved)
 		return &errNotSaved{ix.persist.last()}
 	}
 }

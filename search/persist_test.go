@@ -6,9 +6,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
 )
+
+// introduced is the number of batches' segments the index has made live.
+func introduced(t *testing.T, ix *Index) uint64 {
+	t.Helper()
+	adv, err := ix.bi.Advanced()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return atomic.LoadUint64(&adv.(*scorch.Scorch).Stats().(*scorch.Stats).TotIntroducedSegmentsBatch)
+}
 
 // smallDisk mounts a tmpfs of the given size in a temporary directory, or
 // skips the test where mounting is not allowed (it needs root, as in CI).
@@ -70,7 +83,11 @@ func TestIndexOnAFullDisk(t *testing.T) {
 		return Doc{ID: fmt.Sprintf("full%d", i), Type: "CV", Issuer: "Sở Ngoại vụ", Level: "provincial",
 			Subject: fmt.Sprintf("Công văn khi đĩa đầy %d", i), Body: "Về việc lưu trữ khi ổ đĩa đầy."}
 	}
+	var segments uint64
 	for i := range 3 {
+		if i == 1 {
+			segments = introduced(t, ix)
+		}
 		err := ix.Index([]Doc{later(i)})
 		var ns *errNotSaved
 		if !errors.As(err, &ns) || !strings.Contains(err.Error(), "no space left on device") {
@@ -80,6 +97,11 @@ func TestIndexOnAFullDisk(t *testing.T) {
 	}
 	if err := ix.Delete([]string{docs[0].ID}); err == nil {
 		t.Fatal("a delete on a full disk reported success")
+	}
+	// The first failed batch is live; the retries wait for it to be
+	// written instead of adding a segment each.
+	if n := introduced(t, ix); n != segments {
+		t.Errorf("%d segments introduced while the first failed batch was unwritten, want 0", n-segments)
 	}
 	r, err := ix.Search(ctx, Request{Q: "đối ngoại"})
 	if err != nil {

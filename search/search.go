@@ -59,6 +59,7 @@ type Index struct {
 	docs      *documents    // builds what Index gives Bleve
 	// commit's view of the writes to disk (see persist.go)
 	persist   *persistWatch
+	unsaved   atomic.Pointer[chan struct{}] // closed once the live, unwritten batch is written
 	closed    chan struct{}
 	closeOnce sync.Once
 }
