@@ -2,7 +2,7 @@ package search
 
 import (
 	"errors"
-	"path/filepath"
+	"os"
 	"sync"
 	"time"
 
@@ -71,8 +71,10 @@ type persistWatch struct {
 	broken error         // set for good: the index writes nothing more
 }
 
-// scorchDir is where Bleve keeps the Scorch index of an index directory.
-func scorchDir(dir string) string { return filepath.Join(dir, "store") }
+// scorchDir is where Bleve keeps the Scorch index of an index directory,
+// spelt as Bleve spells it (indexStorePath, not cleaned), since it is the
+// key the callback is looked up by.
+func scorchDir(dir string) string { return dir + string(os.PathSeparator) + "store" }
 
 // watch registers the watch of the index about to be opened in dir.
 func watch(dir string) *persistWatch {
