@@ -6,7 +6,7 @@ import (
 
 // routes is the one route table.
 func (s *Server) routes(app *fiber.App) {
-	app.Use(s.requestContext, s.securityHeaders, s.limitBody)
+	app.Use(s.requestContext, s.recoverPanic, s.securityHeaders, s.limitBody)
 
 	// Operations: no token.
 	app.Get("/healthz", s.healthz)
