@@ -3,8 +3,10 @@ package records
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -173,10 +175,26 @@ func needsOCR(res ingest.Result, mime string) bool {
 	return false
 }
 
-// extractJob extracts text and metadata for one document.
+// parseExtracted reads metadata and citations from an extracted text; a
+// variable so that a test can make it fail the way a bug would.
+var parseExtracted = parseText
+
+// extractJob extracts text and metadata for one document (the OCR lane
+// runs it too).
 func (w *Workers) extractJob(ctx context.Context, j sqlite.Job, ex *ingest.Extractor) {
 	s := w.S
 	defer s.notify(j.DocumentID)
+	// The text is parsed in this process, and it is anyone's text: a bug
+	// that one document reaches must cost that document its extraction
+	// (retried with the queue's growing delay), not stop the server, which
+	// would meet the same job again at every start.
+	defer func() {
+		if v := recover(); v != nil {
+			s.Log.Error("queue: extraction panicked; the document stays queued", "document", j.DocumentID,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			w.retry(ctx, j, fmt.Errorf("extraction panicked: %v", v))
+		}
+	}()
 	ocrLane := w.Extractor.Tesseract != "" && w.Extractor.OCRMaxPages >= 0
 	d, err := s.Catalog.Document(ctx, j.DocumentID)
 	if errors.Is(err, archive.ErrNotFound) {
@@ -192,6 +210,7 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job, ex *ingest.Extra
 		w.retry(ctx, j, err)
 		return
 	}
+	defer cleanup() // after a panic; removing twice is harmless
 	res, err := ex.Extract(ctx, path, d.ContentType)
 	cleanup()
 	if err != nil {
@@ -201,7 +220,7 @@ func (w *Workers) extractJob(ctx context.Context, j sqlite.Job, ex *ingest.Extra
 		w.retry(ctx, j, err)
 		return
 	}
-	parsed := parseText(res)
+	parsed := parseExtracted(res)
 	err = s.Catalog.Update(ctx, func(tx *sqlite.Tx) error {
 		d, err := tx.Document(ctx, j.DocumentID)
 		if err != nil {
