@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -49,26 +50,45 @@ func init() {
 		if !ok {
 			return
 		}
+		pw := w.(*persistWatch)
+		if f := pw.report.Load(); f != nil {
+			(*f)(err)
+		}
 		var se *scorch.ScorchError
+		if !errors.As(err, &se) || se.Source != "persister" {
+			// The merger's failures leave the index whole (it keeps more
+			// segments); a panicked merger leaves it unmerged until the
+			// next start. Either is for the log, not for commit.
+			return
+		}
 		switch {
 		case errors.Is(err, scorch.ErrAsyncPanic):
-			// The persister or merger is gone: nothing will be written again
-			// until the index is reopened.
-			w.(*persistWatch).fail(err, true)
-		case errors.As(err, &se) && se.Source == "persister" && errors.Is(err, scorch.ErrPersist):
-			w.(*persistWatch).fail(err, false)
+			// The persister is gone: nothing will be written again until
+			// the index is reopened.
+			pw.fail(err, true)
+		case errors.Is(err, scorch.ErrPersist):
+			pw.fail(err, false)
 			time.Sleep(persistRetryPause)
 		}
 	}
 }
 
+// OnBackgroundError has f called with every error of the index's
+// background work (writing batches, merging segments, removing old files),
+// for the server's log: a write the disk refuses is retried by the index
+// and reported to the waiting batch, but only the log tells the operator
+// that merges fail, or that the index writes nothing since a panic. f must
+// not block.
+func (ix *Index) OnBackgroundError(f func(error)) { ix.persist.report.Store(&f) }
+
 // persistWatch tells the commits of one index about failed writes.
 type persistWatch struct {
 	path   string
 	mu     sync.Mutex
-	failed chan struct{} // closed at the next failure, then replaced
-	err    error         // the latest failure
-	broken error         // set for good: the index writes nothing more
+	failed chan struct{}               // closed at the next failure, then replaced
+	err    error                       // the latest failure
+	broken error                       // set for good: the index writes nothing more
+	report atomic.Pointer[func(error)] // see OnBackgroundError
 }
 
 // scorchDir is where Bleve keeps the Scorch index of an index directory,

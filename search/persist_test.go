@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -75,6 +76,9 @@ func TestIndexOnAFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { ix.Close() }()
+	var mu sync.Mutex
+	var reported []error
+	ix.OnBackgroundError(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() })
 	docs := fixture()[:3]
 	if err := ix.Index(docs); err != nil {
 		t.Fatal(err)
@@ -110,6 +114,11 @@ func TestIndexOnAFullDisk(t *testing.T) {
 		t.Fatalf("search while the disk is full: %v", err)
 	}
 	t.Logf("search while full: %d hits", r.Total)
+	mu.Lock()
+	if len(reported) == 0 || !strings.Contains(reported[0].Error(), "no space left on device") {
+		t.Errorf("background errors reported for the log: %v, want the failed writes", reported)
+	}
+	mu.Unlock()
 
 	if err := os.Remove(filepath.Join(disk, "filler")); err != nil {
 		t.Fatal(err)

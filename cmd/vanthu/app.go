@@ -150,6 +150,7 @@ func (a *app) openIndex(ctx context.Context, rebuild bool) error {
 	if err != nil {
 		return err
 	}
+	ix.OnBackgroundError(func(err error) { a.log.Warn("search index: background work failed", "err", err) })
 	a.index = ix
 	a.closers = append(a.closers, ix.Close)
 	if rebuild && missing && n > 0 {
