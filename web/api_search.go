@@ -63,20 +63,19 @@ func (s *Server) search(c *fiber.Ctx, r search.Request) (*search.Result, error) 
 	if s.IndexReady != nil && !s.IndexReady() {
 		return nil, archive.Errorf(archive.ErrUnavailable, "index_rebuilding", "the search index is being rebuilt after a restart; search will be back in a few minutes (documents can still be opened by id)")
 	}
-	// The audit event (the query and filters, not the results) is written
-	// while the search runs: its commit waits for the disk, the search for
-	// the CPU. A search that cannot run is refused before either starts.
+	// The audit event (the query and filters, not the results) is queued
+	// before the search runs and committed with the events of the searches
+	// beside it (RecordBeside); the results go out only once it is durable.
+	// A search that cannot run is refused before either starts.
 	if err := s.Index.Check(r); err != nil {
 		return nil, err
 	}
 	a := s.actor(c)
 	e := &archive.Event{Actor: a.User.Name, Role: string(a.User.Role), Action: archive.ActionSearch, IP: a.IP, RequestID: a.RequestID,
 		Details: searchDetails(r)}
-	ctx := c.UserContext()
-	audited := make(chan error, 1)
-	go func() { audited <- s.Catalog.Record(ctx, e) }()
-	res, err := s.Index.Search(ctx, r)
-	if aerr := <-audited; aerr != nil {
+	audited := s.Catalog.RecordBeside(e)
+	res, err := s.Index.Search(c.UserContext(), r)
+	if aerr := audited(); aerr != nil {
 		return nil, aerr
 	}
 	if err != nil {

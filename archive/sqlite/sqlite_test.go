@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"vanthu/archive"
 )
@@ -175,5 +176,71 @@ func TestRecordGroupCommit(t *testing.T) {
 	c.Close()
 	if err := c.Record(ctx, &archive.Event{Actor: "x", Action: archive.ActionSearch}); err == nil {
 		t.Fatal("Record after Close succeeded")
+	}
+}
+
+// RecordBeside: events of callers working side by side are committed
+// together once one of them waits, each caller's wait returns after its
+// event is durable, and the chain holds every event once, in order.
+func TestRecordBesideGroups(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Only a waiting caller may start a commit here: if waiting did not,
+	// every wait below would hang and the test time out.
+	c.rec.linger = time.Hour
+	const callers, rounds = 8, 8
+	var wg sync.WaitGroup
+	for g := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Arrivals a millisecond apart, each followed by a 20 ms
+			// "search": committed at once, as Record commits, nearly every
+			// event would be a group of its own.
+			time.Sleep(time.Duration(g) * time.Millisecond)
+			for i := range rounds {
+				e := &archive.Event{Actor: "officer", Role: "officer", Action: archive.ActionSearch, Details: map[string]any{"g": g, "i": i}}
+				wait := c.RecordBeside(e)
+				time.Sleep(20 * time.Millisecond) // the search
+				if err := wait(); err != nil {
+					t.Error(err)
+					return
+				}
+				if e.Seq == 0 || e.Hash == "" {
+					t.Errorf("wait returned before the event was appended: %+v", e)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	n := int64(callers * rounds)
+	if res, err := c.VerifyChain(ctx); err != nil || !res.OK || res.Events != n {
+		t.Fatalf("VerifyChain = %+v, %v; want ok with %d events", res, err, n)
+	}
+	groups := c.rec.groups.Load()
+	t.Logf("%d events in %d commits", n, groups)
+	if groups > n/2 {
+		t.Errorf("%d events took %d commits: the events of callers side by side were not grouped", n, groups)
+	}
+
+	// A caller that never gets to wait: its event is committed by the
+	// linger, and at the latest by Close, and wait still answers.
+	c.rec.linger = 10 * time.Millisecond
+	e := &archive.Event{Actor: "officer", Role: "officer", Action: archive.ActionSearch}
+	wait := c.RecordBeside(e)
+	time.Sleep(50 * time.Millisecond)
+	if err := wait(); err != nil || e.Seq != n+1 {
+		t.Fatalf("the lingering event: %v, seq %d, want %d", err, e.Seq, n+1)
+	}
+	late := &archive.Event{Actor: "officer", Role: "officer", Action: archive.ActionSearch}
+	c.rec.linger = time.Hour
+	wait = c.RecordBeside(late)
+	c.Close()
+	if err := wait(); err != nil || late.Seq != n+2 {
+		t.Fatalf("an event queued before Close: %v, seq %d, want %d", err, late.Seq, n+2)
 	}
 }
