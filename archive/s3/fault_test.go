@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -301,37 +300,14 @@ func (srv *server) signal(sig syscall.Signal) {
 	}
 }
 
-// waitStopped returns once every thread of the server is stopped. kill(2)
-// returns before that: in one CI run a Ping sent after SIGSTOP was still
-// answered 3.5 ms later, on a loaded two-core machine.
+// waitStopped returns once every thread of the server is stopped: in one
+// CI run a Ping sent after SIGSTOP was still answered 3.5 ms later.
 func (srv *server) waitStopped() {
-	pid := srv.cmd.Process.Pid
-	start := time.Now()
-	var last string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-		if err != nil {
-			srv.t.Fatalf("threads of versitygw: %v", err)
-		}
-		running := 0
-		for _, task := range tasks {
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
-			if err != nil {
-				continue // the thread has exited
-			}
-			// "tid (comm) S ...": the state follows the last ')'.
-			st := string(b[bytes.LastIndexByte(b, ')')+1:])
-			if f := strings.Fields(st); len(f) > 0 && f[0] != "T" {
-				running++
-				last = task.Name() + " in state " + f[0]
-			}
-		}
-		if running == 0 {
-			srv.t.Logf("versitygw: every thread stopped %v after SIGSTOP", time.Since(start).Round(time.Microsecond))
-			return
-		}
+	took, err := archivetest.WaitStopped(srv.cmd.Process.Pid, 10*time.Second)
+	if err != nil {
+		srv.t.Fatalf("versitygw: %v", err)
 	}
-	srv.t.Fatalf("versitygw not stopped 10 s after SIGSTOP (thread %s)", last)
+	srv.t.Logf("versitygw: every thread stopped %v after SIGSTOP", took.Round(time.Microsecond))
 }
 
 // kill stops the server for good; a frozen one is resumed first so it

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"vanthu/archive/archivetest"
 )
 
 // Options choose the variant of the scenarios.
@@ -658,6 +660,13 @@ func (v *vgw) signal(sig syscall.Signal) {
 	}
 	if err := syscall.Kill(v.p.pid, sig); err != nil {
 		v.r.Fatalf("sending %v to versitygw: %v", sig, err)
+	}
+	if sig == syscall.SIGSTOP {
+		// kill(2) returns before the threads stop; the outage starts
+		// when they have.
+		if _, err := archivetest.WaitStopped(v.p.pid, 10*time.Second); err != nil {
+			v.r.Fatalf("versitygw: %v", err)
+		}
 	}
 }
 
