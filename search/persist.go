@@ -194,6 +194,27 @@ func (ix *Index) commit(b *bleve.Batch) error {
 	}
 }
 
+// SaveError is the reason the index holds changes it could not write to
+// disk (they are searchable, and written once the disk takes them), or nil
+// when everything it was given is on disk.
+func (ix *Index) SaveError() error {
+	_, broken := ix.persist.next()
+	if broken != nil {
+		return &errNotSaved{broken}
+	}
+	prev := ix.unsaved.Load()
+	if prev == nil {
+		return nil
+	}
+	select {
+	case <-*prev:
+		ix.unsaved.CompareAndSwap(prev, nil)
+		return nil
+	default:
+		return &errNotSaved{ix.persist.last()}
+	}
+}
+
 // config is the Scorch configuration every index is opened with.
 func config(docs uint64) map[string]interface{} {
 	c := mergeConfig(docs)

@@ -109,6 +109,9 @@ func TestIndexOnAFullDisk(t *testing.T) {
 	if n := introduced(t, ix); n != segments {
 		t.Errorf("%d segments introduced while the first failed batch was unwritten, want 0", n-segments)
 	}
+	if err := ix.SaveError(); err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Errorf("SaveError while the disk is full: %v, want the failed write", err)
+	}
 	r, err := ix.Search(ctx, Request{Q: "đối ngoại"})
 	if err != nil {
 		t.Fatalf("search while the disk is full: %v", err)
@@ -146,6 +149,9 @@ func TestIndexOnAFullDisk(t *testing.T) {
 		}
 	}
 	check(ix, "after space was freed")
+	if err := ix.SaveError(); err != nil {
+		t.Errorf("SaveError after space was freed and the retries were written: %v", err)
+	}
 	if err := ix.Close(); err != nil {
 		t.Fatal(err)
 	}

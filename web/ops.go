@@ -105,6 +105,13 @@ func (s *Server) metricsHandler(c *fiber.Ctx) error {
 			fmt.Fprintf(&b, "vanthu_queue_jobs{kind=%q} %d\n", k, n)
 		}
 	}
+	if s.Index != nil {
+		unsaved := 0
+		if s.Index.SaveError() != nil {
+			unsaved = 1
+		}
+		fmt.Fprintf(&b, "# HELP vanthu_index_unsaved 1 while the search index holds changes the disk refused (searchable, retried; the log says why).\n# TYPE vanthu_index_unsaved gauge\nvanthu_index_unsaved %d\n", unsaved)
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(&b, "# TYPE go_goroutines gauge\ngo_goroutines %d\n# TYPE go_memstats_heap_inuse_bytes gauge\ngo_memstats_heap_inuse_bytes %d\n", runtime.NumGoroutine(), ms.HeapInuse)
