@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
+
+	"vanthu/archive/archivetest"
 )
 
 // introduced is the number of batches' segments the index has made live.
@@ -22,25 +24,6 @@ func introduced(t *testing.T, ix *Index) uint64 {
 		t.Fatal(err)
 	}
 	return atomic.LoadUint64(&adv.(*scorch.Scorch).Stats().(*scorch.Stats).TotIntroducedSegmentsBatch)
-}
-
-// smallDisk mounts a tmpfs of the given size in a temporary directory, or
-// skips the test where mounting is not allowed (it needs root, as in CI).
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "small")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("cannot mount a tmpfs (needs root or CAP_SYS_ADMIN): %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			_ = syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
-	return dir
 }
 
 // fill writes to path until the file system is full.
@@ -67,7 +50,7 @@ func fill(t *testing.T, path string) {
 // the batch's segment while it was live, and the next batch panicked
 // (see persist.go).
 func TestIndexOnAFullDisk(t *testing.T) {
-	disk := smallDisk(t, "4m")
+	disk := archivetest.SmallDisk(t, "4m")
 	// Given as a caller might, with a trailing slash: the failures reach
 	// commit through a callback found by Bleve's spelling of the path.
 	dir := filepath.Join(disk, "index") + string(os.PathSeparator)

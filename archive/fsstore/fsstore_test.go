@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,12 +56,8 @@ func TestPing(t *testing.T) {
 // A full disk must reach the caller as ErrNoSpace (the web layer answers
 // 507, operators get paged) and must not leave a partial temp file behind.
 func TestPutNoSpace(t *testing.T) {
-	dir := t.TempDir()
 	// A real tiny filesystem fills up for real; mounting one needs root.
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
-		t.Skipf("cannot mount a 1 MiB tmpfs to fill (needs root): %v", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(dir, 0) })
+	dir := archivetest.SmallDisk(t, "1m")
 	s, err := fsstore.New(dir)
 	if err != nil {
 		t.Fatal(err)

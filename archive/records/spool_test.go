@@ -320,15 +320,7 @@ func TestSpoolIdenticalConcurrentUploads(t *testing.T) {
 // clerk, nothing stored or catalogued, the space given back at once, and
 // the next upload that fits works.
 func TestSpoolDiskFull(t *testing.T) {
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=4m"); err != nil {
-		t.Skipf("cannot mount a 4 MiB tmpfs at %s (needs root or CAP_SYS_ADMIN): %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
+	dir := archivetest.SmallDisk(t, "4m")
 	st, err := fsstore.New(filepath.Join(t.TempDir(), "objects"))
 	if err != nil {
 		t.Fatal(err)

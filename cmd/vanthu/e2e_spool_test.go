@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"vanthu/archive/archivetest"
 )
 
 // spoolFiles lists the spool files of the server: upload-* names in
@@ -130,18 +132,7 @@ func TestE2ESpool(t *testing.T) {
 // works without a restart.
 func TestE2ESpoolDiskFull(t *testing.T) {
 	st := sharedS3(t)
-	mnt := filepath.Join(t.TempDir(), "small")
-	if err := os.Mkdir(mnt, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=16m"); err != nil {
-		t.Skipf("cannot mount a 16 MiB tmpfs at %s (needs root or CAP_SYS_ADMIN): %v", mnt, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(mnt, 0); err != nil {
-			_ = syscall.Unmount(mnt, syscall.MNT_DETACH)
-		}
-	})
+	mnt := archivetest.SmallDisk(t, "16m")
 	data := filepath.Join(mnt, "data")
 	tok := addUser(t, data, "clerk", "clerk")
 	s := startServer(t, data, st.env...)
