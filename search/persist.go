@@ -174,23 +174,28 @@ func (ix *Index) commit(b *bleve.Batch) error {
 	case <-saved:
 		return nil
 	case <-ix.closed:
-		select {
-		case <-saved:
-			return nil
-		default:
-		}
-		return errClosed
 	case <-failed:
-		// A failed write of an earlier snapshot may come first; it held
-		// this batch too if it was introduced by then, and either way the
-		// caller retries.
-		select {
-		case <-saved:
-			return nil
-		default:
-		}
-		ix.unsaved.Store(&saved)
-		return &errNotSaved{ix.persist.last()}
+	}
+	switch {
+	case isClosed(saved):
+		return nil
+	case isClosed(ix.closed):
+		return errClosed
+	}
+	// A failed write of an earlier snapshot may come first; it held this
+	// batch too if it was introduced by then, and either way the caller
+	// retries.
+	ix.unsaved.Store(&saved)
+	return &errNotSaved{ix.persist.last()}
+}
+
+// isClosed reports whether ch is closed, without waiting.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -206,13 +211,11 @@ func (ix *Index) SaveError() error {
 	if prev == nil {
 		return nil
 	}
-	select {
-	case <-*prev:
+	if isClosed(*prev) {
 		ix.unsaved.CompareAndSwap(prev, nil)
 		return nil
-	default:
-		return &errNotSaved{ix.persist.last()}
 	}
+	return &errNotSaved{ix.persist.last()}
 }
 
 // config is the Scorch configuration every index is opened with.
