@@ -95,14 +95,23 @@ const (
 	childSubcommand    = "__extract"
 )
 
+// ScratchPrefix starts the name of a child's scratch directory in
+// Extractor.TempDir. Only a parent that died can leave one behind (see
+// runChild); vanthu serve removes stale ones at start.
+const ScratchPrefix = "vanthu-extract-"
+
 // Extractor extracts text from originals. With Exe set it runs Exe
 // ("vanthu __extract …", or a test binary) as a child process per file, so a
 // parser that panics, recurses without end or allocates without bound takes
 // down only the child. With Exe empty it extracts in this process, which is
 // for tests of pure logic and fuzzing only.
 type Extractor struct {
-	Exe         string        // the binary to run as the child; "" = in-process
-	Env         []string      // extra environment for the child (tests set VANTHU_INGEST_CHILD=1)
+	Exe string   // the binary to run as the child; "" = in-process
+	Env []string // extra environment for the child (tests set VANTHU_INGEST_CHILD=1)
+	// TempDir is where each child gets its scratch directory (ScratchPrefix…,
+	// its TMPDIR: OCR page images, the tools' temporary files), removed when
+	// the child is gone; "" = the system's temporary directory.
+	TempDir     string
 	Timeout     time.Duration // wall-clock limit per file, OCR included; 0 = DefaultTimeout
 	MemoryLimit int64         // bytes of address space for the child and its tools; 0 = DefaultMemoryLimit
 	OCRMaxPages int           // pages OCRed per file; 0 = DefaultOCRMaxPages, <0 = no OCR
@@ -179,11 +188,21 @@ func (e *Extractor) runChild(ctx context.Context, path, mime string, o options) 
 	}
 	args := append([]string{childSubcommand}, o.flags()...)
 	args = append(args, "-mime", mime, "-mem", strconv.FormatInt(mem, 10), "--", path)
+	// The child's scratch space is a directory of its own, removed here once
+	// the child and its process group are gone. A child stopped by the time
+	// limit or by a shutdown is killed in the middle of its work and cannot
+	// clean up itself: before this, every OCR it was killed in left its
+	// 300-dpi page image (about a megabyte) in /tmp for good.
+	scratch, err := os.MkdirTemp(e.TempDir, ScratchPrefix)
+	if err != nil {
+		return Result{}, false, fmt.Errorf("ingest: scratch directory for the extraction child: %w", err)
+	}
+	defer os.RemoveAll(scratch)
 	cmd := exec.CommandContext(ctx, e.Exe, args...)
 	// glibc reserves a 64 MiB malloc arena per thread (cgo threads, and
 	// the tools' threads), which alone can exhaust the address-space limit
 	// without any real allocation; two arenas are plenty for one file.
-	cmd.Env = append(append(os.Environ(), "MALLOC_ARENA_MAX=2"), e.Env...)
+	cmd.Env = append(append(os.Environ(), "MALLOC_ARENA_MAX=2", "TMPDIR="+scratch), e.Env...)
 	// The child starts its own process group so that a timeout kills the
 	// tesseract or pdftotext it started too, not just the Go process.
 	// Its own process group, so a timeout kills pdftotext and tesseract with
