@@ -88,7 +88,7 @@ func (a *app) extractionWorkers() (*records.Workers, error) {
 		return nil, err
 	}
 	return &records.Workers{S: a.svc, TempDir: filepath.Join(a.cfg.Data, "tmp"), FastTimeout: a.cfg.ExtractTimeout,
-		Extractor: &ingest.Extractor{Exe: exe, Tools: ingest.LookupTools(), TrustAnchors: a.cfg.TrustAnchors}}, nil
+		Extractor: &ingest.Extractor{Exe: exe, Tools: ingest.LookupTools(), TrustAnchors: a.cfg.TrustAnchors, TempDir: filepath.Join(a.cfg.Data, "tmp")}}, nil
 }
 
 func (a *app) openStore(ctx context.Context) error {
@@ -263,14 +263,22 @@ const reindexBatch = 500
 // server accepts requests, so no upload is in flight.
 func (a *app) sweep(ctx context.Context) (staged, orphans int, err error) {
 	// Temporary files of work a crash interrupted: originals copied out for
-	// the extraction child, and half-written objects of the disk store.
-	// Files touched in the last minutes may belong to an import running
-	// beside us, so they stay for the next start.
+	// the extraction child, the scratch directories of children that
+	// outlived a killed server (OCR page images), and half-written objects
+	// of the disk store. Files touched in the last minutes may belong to an
+	// import running beside us, so they stay for the next start.
 	const tempAge = 10 * time.Minute
 	if entries, err := os.ReadDir(filepath.Join(a.cfg.Data, "tmp")); err == nil {
 		for _, e := range entries {
-			if info, err := e.Info(); err == nil && info.Mode().IsRegular() && time.Since(info.ModTime()) > tempAge {
-				os.Remove(filepath.Join(a.cfg.Data, "tmp", e.Name()))
+			info, err := e.Info()
+			if err != nil || time.Since(info.ModTime()) <= tempAge {
+				continue
+			}
+			switch p := filepath.Join(a.cfg.Data, "tmp", e.Name()); {
+			case info.Mode().IsRegular():
+				os.Remove(p)
+			case info.IsDir() && strings.HasPrefix(e.Name(), ingest.ScratchPrefix):
+				os.RemoveAll(p)
 			}
 		}
 	}
