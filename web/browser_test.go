@@ -63,6 +63,10 @@ func newBrowser(t *testing.T, base string) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("lang", "vi-VN"),
 		chromedp.UserDataDir(t.TempDir()),
+		// Chromium's singleton socket directory goes to TMPDIR and is not
+		// removed when the browser is killed at the end of a test (the dev
+		// machine had one in /tmp per browser test run).
+		chromedp.Env("TMPDIR="+t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
 	ctx, cancel := chromedp.NewContext(actx)
