@@ -26,21 +26,28 @@ type visibility struct {
 
 func (v *view) visibility(clearance archive.Classification) (*visibility, error) {
 	vis := &visibility{v: v, acl: aclFilter(clearance), seen: map[[2]string]bool{}}
-	dict, err := v.r.FieldDict(fClass)
+	// Each segment's dictionary is read here, in the search's goroutine.
+	// Bleve's FieldDict would merge them with one new goroutine per
+	// segment, a dozen per search at 100,000 documents; in vanthu serve
+	// every one of them woke the spare processor's thread (see
+	// tune.Serving), which took them over on the other core.
+	dicts, err := v.dictionaries(fClass)
 	if err != nil {
 		return nil, err
 	}
-	defer dict.Close()
-	for {
-		e, err := dict.Next()
-		if err != nil {
-			return nil, err
-		}
-		if e == nil {
-			break
-		}
-		if !clearance.Allows(archive.Classification(e.Term)) {
-			vis.hidden += e.Count
+	for _, d := range dicts {
+		it := d.AutomatonIterator(nil, nil, nil)
+		for {
+			e, err := it.Next()
+			if err != nil {
+				return nil, err
+			}
+			if e == nil {
+				break
+			}
+			if !clearance.Allows(archive.Classification(e.Term)) {
+				vis.hidden += e.Count // the segment's postings, deleted documents included, as FieldDict counts
+			}
 		}
 	}
 	return vis, nil

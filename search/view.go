@@ -74,17 +74,9 @@ func (v *view) term(field, term string) (bits, error) {
 	if b, ok := v.terms[k]; ok {
 		return b, nil
 	}
-	dicts, ok := v.dicts[field]
-	if !ok {
-		dicts = make([]segment.TermDictionary, len(v.segs))
-		for i, ss := range v.segs {
-			d, err := ss.Segment().Dictionary(field)
-			if err != nil {
-				return nil, err
-			}
-			dicts[i] = d
-		}
-		v.dicts[field] = dicts
+	dicts, err := v.dictionaries(field)
+	if err != nil {
+		return nil, err
 	}
 	b := make(bits, len(v.segs))
 	pls := make([]segment.PostingsList, len(v.segs))
@@ -108,6 +100,23 @@ func (v *view) term(field, term string) (bits, error) {
 	v.terms[k] = b
 	v.pls[k] = pls
 	return b, nil
+}
+
+// dictionaries are field's term dictionaries, one per segment.
+func (v *view) dictionaries(field string) ([]segment.TermDictionary, error) {
+	if dicts, ok := v.dicts[field]; ok {
+		return dicts, nil
+	}
+	dicts := make([]segment.TermDictionary, len(v.segs))
+	for i, ss := range v.segs {
+		d, err := ss.Segment().Dictionary(field)
+		if err != nil {
+			return nil, err
+		}
+		dicts[i] = d
+	}
+	v.dicts[field] = dicts
+	return dicts, nil
 }
 
 // df is the number of live documents with term in field, hidden ones
