@@ -226,10 +226,15 @@ func config(docs uint64) map[string]interface{} {
 	return c
 }
 
-// closeIndex closes the Bleve index and wakes the commits still waiting.
+// closeIndex closes the Bleve index and wakes the commits and searches
+// still waiting. Closing twice does nothing the second time (Bleve's own
+// Close panics then).
 func (ix *Index) closeIndex() error {
-	err := ix.bi.Close()
-	ix.closeOnce.Do(func() { close(ix.closed) })
-	ix.persist.stop()
+	var err error
+	ix.closeOnce.Do(func() {
+		err = ix.bi.Close()
+		close(ix.closed)
+		ix.persist.stop()
+	})
 	return err
 }

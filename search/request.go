@@ -94,10 +94,16 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ix.acquire(ctx); err != nil {
+	var res *Result
+	var serr error
+	if err := ix.inTurn(ctx, func() { res, serr = ix.search(ctx, r, p) }); err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	defer ix.release()
+	return res, serr
+}
+
+// search runs a parsed query on a search worker (see inTurn).
+func (ix *Index) search(ctx context.Context, r Request, p *parsedQuery) (*Result, error) {
 	filter := r.filter()
 	v, err := ix.view(ctx)
 	if err != nil {

@@ -1339,7 +1339,7 @@ func TestSetConcurrency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := cap(ix.slots); got != c.want {
+		if got := ix.workers; got != c.want {
 			t.Errorf("SetConcurrency(%d): %d searches at once, want %d", c.set, got, c.want)
 		}
 		ix.Close()

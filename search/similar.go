@@ -29,10 +29,16 @@ func (ix *Index) Similar(ctx context.Context, id string, clearance archive.Class
 		size = 10
 	}
 	size = min(size, maxSize)
-	if err := ix.acquire(ctx); err != nil {
+	var res *Result
+	var serr error
+	if err := ix.inTurn(ctx, func() { res, serr = ix.similar(ctx, id, clearance, size) }); err != nil {
 		return nil, fmt.Errorf("search: similar %s: %w", id, err)
 	}
-	defer ix.release()
+	return res, serr
+}
+
+// similar is Similar on a search worker (see inTurn).
+func (ix *Index) similar(ctx context.Context, id string, clearance archive.Classification, size int) (*Result, error) {
 	acl := aclFilter(clearance)
 
 	// Load the source through the ACL, never around it.

@@ -90,15 +90,23 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 	var partial []int
 	checked := 0
 
+	// When searches can hold every processor, a search yields now and
+	// then to let the short work of other requests run (an audit commit, a
+	// response being written), which would otherwise wait until Go
+	// preempts it, 10 ms later. With a processor to spare (vanthu serve,
+	// tune.Serving) that work runs there, and a yield only does harm:
+	// runtime.Gosched wakes the idle processor's thread, which then takes
+	// the search over, often on the other core (about 30 yields per search
+	// at 100,000 documents; vanthu-bench search, BENCHMARKS.md).
+	yield := v.ix.workers >= runtime.GOMAXPROCS(0)
 	for {
 		if checked++; checked&1023 == 0 {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			// Let the short work of other requests run (an audit
-			// commit, a response being written): a search holds its
-			// core otherwise until Go preempts it, 10 ms later.
-			runtime.Gosched()
+			if yield {
+				runtime.Gosched()
+			}
 		}
 		var cand uint64
 		var seg int
