@@ -68,6 +68,7 @@ func ChildMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: vanthu __extract [flags] FILE")
 		return 2
 	}
+	lowerPriority(ChildNice)
 	limitMemory(mem)
 	// A deep recursion in a parser should die at 64 MB of stack, quickly,
 	// rather than at the runtime's 1 GB default.
