@@ -1,64 +1,37 @@
 package ingest
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestChildRunsBelowSearches: while a scan is OCRed, every thread of the
 // extraction child and of the tool it runs has nice ChildNice, below the
 // server's search workers.
 func TestChildRunsBelowSearches(t *testing.T) {
-	needCorpus(t)
-	if tools := LookupTools(); tools.Tesseract == "" || tools.PDFToPPM == "" {
-		t.Skip("pdftoppm or tesseract not installed (bash .ci/test.sh installs them)")
-	}
-	e := childExtractor(t, 3*time.Minute)
-	e.TempDir = t.TempDir()
-	scan := filepath.Join(corpusDir, "pdf", "CV-813-CucHoaChat.pdf")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	report := make(chan string, 1)
-	go func() {
-		defer cancel()
-		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(10 * time.Millisecond) {
-			if findFile(e.TempDir, ".png") == "" {
-				continue
+	e := ocrExtractor(t)
+	var seen []string
+	whileOCRing(t, e, func() {
+		// The OCR has begun: the child and the tool it runs now.
+		for _, child := range childrenOf(os.Getpid()) {
+			for _, p := range append([]int{child}, childrenOf(child)...) {
+				seen = append(seen, threadNices(p)...)
 			}
-			// The OCR has begun: the child and the tool it runs now.
-			var seen []string
-			for _, child := range childrenOf(os.Getpid()) {
-				for _, p := range append([]int{child}, childrenOf(child)...) {
-					seen = append(seen, threadNices(p)...)
-				}
-			}
-			report <- strings.Join(seen, " ")
-			return
 		}
-	}()
-	e.Extract(ctx, scan, MimePDF)
-	var seen string
-	select {
-	case seen = <-report:
-	default:
-		t.Fatal("the OCR never started")
-	}
-	if seen == "" {
+	})
+	if len(seen) == 0 {
 		t.Fatal("no extraction process found while the scan was OCRed")
 	}
 	want := fmt.Sprintf("nice=%d", ChildNice)
-	for _, th := range strings.Fields(seen) {
+	for _, th := range seen {
 		if !strings.HasSuffix(th, want) {
 			t.Errorf("thread %s, want %s", th, want)
 		}
 	}
-	t.Logf("threads while OCRing: %s", seen)
+	t.Logf("threads while OCRing: %s", strings.Join(seen, " "))
 }
 
 // childrenOf lists the processes whose parent is pid.
