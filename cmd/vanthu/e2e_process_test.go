@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +57,40 @@ func TestE2EStartSweepsStaleScratch(t *testing.T) {
 			t.Errorf("after the start: %s exists = %v, want %v (stat: %v)", filepath.Base(p), got, want, err)
 		}
 	}
+}
+
+// TestE2ESearchWorkersRunBelowRequests: vanthu serve runs its search
+// workers on threads of their own at nice 5 (tune.Serving sizes the queue
+// before the index opens), one per core, and every other thread at nice 0.
+func TestE2ESearchWorkersRunBelowRequests(t *testing.T) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Skip("GOMAXPROCS is set: vanthu serve then keeps no spare processor")
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, data)
+	want := runtime.GOMAXPROCS(0) // the server's cores, as Go counts them
+	var nices map[int]int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		nices = map[int]int{}
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", s.pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", s.pid, task.Name()))
+			if err != nil {
+				continue // the thread ended
+			}
+			f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+			n, _ := strconv.Atoi(f[16]) // field 19 of proc(5): nice
+			nices[n]++
+		}
+		if nices[5] >= want || time.Now().After(deadline) {
+			break
+		}
+	}
+	if nices[5] != want || len(nices) != 2 || nices[0] == 0 {
+		t.Errorf("threads of vanthu serve by nice value: %v, want %d at nice 5 (one per search worker) and the rest at 0", nices, want)
+	}
+	t.Logf("threads by nice value: %v", nices)
 }
