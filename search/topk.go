@@ -94,10 +94,10 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 	// then to let the short work of other requests run (an audit commit, a
 	// response being written), which would otherwise wait until Go
 	// preempts it, 10 ms later. With a processor to spare (vanthu serve,
-	// tune.Serving) that work runs there, and a yield only does harm:
-	// runtime.Gosched wakes the idle processor's thread, which then takes
-	// the search over, often on the other core (about 30 yields per search
-	// at 100,000 documents; vanthu-bench search, BENCHMARKS.md).
+	// tune.Serving) that work runs there, and a yield buys nothing:
+	// runtime.Gosched only wakes the idle processor's thread, which may
+	// take the search over on the other core (about 30 yields per search
+	// at 100,000 documents; BENCHMARKS.md, eighth session).
 	yield := v.ix.workers >= runtime.GOMAXPROCS(0)
 	for {
 		if checked++; checked&1023 == 0 {
