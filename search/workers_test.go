@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"vanthu/archive/archivetest"
 )
 
 // oneWorker opens an empty index whose searches run one at a time, and
@@ -180,17 +181,17 @@ func TestServerWorkersRunBelowRequests(t *testing.T) {
 	}
 }
 
-// threadNice reads a thread's nice value from /proc (field 19 of stat).
+// threadNice is a thread of this process's nice value.
 func threadNice(t *testing.T, tid int) int {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", tid))
+	threads, err := archivetest.Threads(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	n, err := strconv.Atoi(f[16])
-	if err != nil {
-		t.Fatalf("nice in %q: %v", s, err)
+	for _, th := range threads {
+		if th.TID == tid {
+			return th.Nice
+		}
 	}
-	return n
+	t.Fatalf("thread %d not found in /proc", tid)
+	return 0
 }

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"vanthu/archive/archivetest"
 	"vanthu/ingest"
 )
 
@@ -72,18 +69,12 @@ func TestE2ESearchWorkersRunBelowRequests(t *testing.T) {
 	var nices map[int]int
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		nices = map[int]int{}
-		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", s.pid))
+		threads, err := archivetest.Threads(s.pid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, task := range tasks {
-			raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", s.pid, task.Name()))
-			if err != nil {
-				continue // the thread ended
-			}
-			f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-			n, _ := strconv.Atoi(f[16]) // field 19 of proc(5): nice
-			nices[n]++
+		for _, th := range threads {
+			nices[th.Nice]++
 		}
 		if nices[5] >= want || time.Now().After(deadline) {
 			break
