@@ -138,7 +138,7 @@ func (e *errNotSaved) Error() string {
 }
 func (e *errNotSaved) Unwrap() error { return e.err }
 
-var errClosed = errors.New("search: the index was closed")
+var errClosed = errors.New("search: the index is closed")
 
 // commit applies b and waits until it is on disk. On an error the batch
 // may be live (searchable) but not saved; applying it again is harmless.

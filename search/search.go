@@ -59,6 +59,7 @@ type Index struct {
 	facets    *facetCache
 	jobs      chan *job  // searches waiting for a worker (see inTurn)
 	workers   int        // how many searches run at once
+	dedicated bool       // each worker has a thread of its own (see startWorkers)
 	docs      *documents // builds what Index gives Bleve
 	// commit's view of the writes to disk (see persist.go)
 	persist   *persistWatch
@@ -94,7 +95,7 @@ type job struct {
 // the server's recovery turns it into that request's error.
 func (ix *Index) inTurn(ctx context.Context, f func()) error {
 	if isClosed(ix.closed) {
-		return errIndexClosed
+		return errClosed
 	}
 	j := &job{ctx: ctx, f: f, done: make(chan struct{})}
 	select {
@@ -102,22 +103,20 @@ func (ix *Index) inTurn(ctx context.Context, f func()) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-ix.closed:
-		return errIndexClosed
+		return errClosed
 	}
 	select {
 	case <-j.done:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-ix.closed:
-		return errIndexClosed
+		return errClosed
 	}
 	if j.panicked != nil {
 		panic(j.panicked)
 	}
 	return nil
 }
-
-var errIndexClosed = errors.New("search: the index is closed")
 
 // maxQueued searches wait in the queue's buffer; more callers wait to
 // enter it, still in arrival order (blocked channel senders are served
@@ -144,14 +143,14 @@ const searchNice = 5
 func (ix *Index) startWorkers() {
 	ix.workers = searchers()
 	ix.jobs = make(chan *job, maxQueued)
-	dedicated := ix.workers < runtime.GOMAXPROCS(0)
+	ix.dedicated = ix.workers < runtime.GOMAXPROCS(0)
 	for range ix.workers {
-		go ix.work(dedicated)
+		go ix.work()
 	}
 }
 
-func (ix *Index) work(dedicated bool) {
-	if dedicated {
+func (ix *Index) work() {
+	if ix.dedicated {
 		// Never unlocked: the thread, with its priority, ends with the
 		// worker (Close), and no other goroutine runs on it.
 		runtime.LockOSThread()

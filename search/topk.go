@@ -93,12 +93,12 @@ func (v *view) topK(clauses []query.Query, filter query.Query, matches bits, k i
 	// When searches can hold every processor, a search yields now and
 	// then to let the short work of other requests run (an audit commit, a
 	// response being written), which would otherwise wait until Go
-	// preempts it, 10 ms later. With a processor to spare (vanthu serve,
-	// tune.Serving) that work runs there, and a yield buys nothing:
-	// runtime.Gosched only wakes the idle processor's thread, which may
-	// take the search over on the other core (about 30 yields per search
-	// at 100,000 documents; BENCHMARKS.md, eighth session).
-	yield := v.ix.workers >= runtime.GOMAXPROCS(0)
+	// preempts it, 10 ms later. Workers with threads of their own (a
+	// processor to spare, see startWorkers) leave that work the spare
+	// processor, and a yield buys nothing: runtime.Gosched only wakes the
+	// idle processor's thread (about 30 yields per search at 100,000
+	// documents; BENCHMARKS.md, eighth session).
+	yield := !v.ix.dedicated
 	for {
 		if checked++; checked&1023 == 0 {
 			if ctx.Err() != nil {

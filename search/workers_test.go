@@ -134,8 +134,8 @@ func TestCloseReleasesQueuedSearches(t *testing.T) {
 	ix.Close()
 	select {
 	case err := <-errc:
-		if !errors.Is(err, errIndexClosed) {
-			t.Errorf("queued search after Close: %v, want %v", err, errIndexClosed)
+		if !errors.Is(err, errClosed) {
+			t.Errorf("queued search after Close: %v, want %v", err, errClosed)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("queued search still waiting 10s after Close")
