@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"vanthu/archive"
@@ -278,7 +277,7 @@ func cmdVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	defer a.close()
 	if *sigs {
 		bad := 0
-		n, err := a.svc.VerifySignatures(ctx, cfg.TrustAnchors, filepath.Join(cfg.Data, "tmp"), func(d *archive.Document, n, valid int, modified bool) {
+		n, err := a.svc.VerifySignatures(ctx, cfg.TrustAnchors, cfg.tempDir(), func(d *archive.Document, n, valid int, modified bool) {
 			if n == 0 {
 				return
 			}

@@ -52,8 +52,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger, withIndex bool) 
 	}
 	a.catalog = cat
 	a.closers = append(a.closers, cat.Close)
-	tmp := filepath.Join(cfg.Data, "tmp")
-	if err := os.MkdirAll(tmp, 0o750); err != nil {
+	if err := os.MkdirAll(cfg.tempDir(), 0o750); err != nil {
 		a.close()
 		return nil, err
 	}
@@ -87,8 +86,8 @@ func (a *app) extractionWorkers() (*records.Workers, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &records.Workers{S: a.svc, TempDir: filepath.Join(a.cfg.Data, "tmp"), FastTimeout: a.cfg.ExtractTimeout,
-		Extractor: &ingest.Extractor{Exe: exe, Tools: ingest.LookupTools(), TrustAnchors: a.cfg.TrustAnchors, TempDir: filepath.Join(a.cfg.Data, "tmp")}}, nil
+	return &records.Workers{S: a.svc, TempDir: a.cfg.tempDir(), FastTimeout: a.cfg.ExtractTimeout,
+		Extractor: &ingest.Extractor{Exe: exe, Tools: ingest.LookupTools(), TrustAnchors: a.cfg.TrustAnchors, TempDir: a.cfg.tempDir()}}, nil
 }
 
 func (a *app) openStore(ctx context.Context) error {
@@ -268,13 +267,13 @@ func (a *app) sweep(ctx context.Context) (staged, orphans int, err error) {
 	// of the disk store. Files touched in the last minutes may belong to an
 	// import running beside us, so they stay for the next start.
 	const tempAge = 10 * time.Minute
-	if entries, err := os.ReadDir(filepath.Join(a.cfg.Data, "tmp")); err == nil {
+	if entries, err := os.ReadDir(a.cfg.tempDir()); err == nil {
 		for _, e := range entries {
 			info, err := e.Info()
 			if err != nil || time.Since(info.ModTime()) <= tempAge {
 				continue
 			}
-			switch p := filepath.Join(a.cfg.Data, "tmp", e.Name()); {
+			switch p := filepath.Join(a.cfg.tempDir(), e.Name()); {
 			case info.Mode().IsRegular():
 				os.Remove(p)
 			case info.IsDir() && strings.HasPrefix(e.Name(), ingest.ScratchPrefix):

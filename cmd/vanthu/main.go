@@ -189,6 +189,11 @@ func (cfg *config) settle() error {
 	return nil
 }
 
+// tempDir is DATA/tmp: the upload spool in S3 mode, the originals copied
+// out for extraction and the extraction children's scratch directories.
+// openApp creates it, and the start-up sweep removes what a crash left.
+func (cfg config) tempDir() string { return filepath.Join(cfg.Data, "tmp") }
+
 // uploadSpool is where uploads are written while they are received, before
 // they are stored (records.Service.SpoolDir): DATA/tmp in S3 mode, so the
 // original is put once at its content address in parallel parts; none with
@@ -198,7 +203,7 @@ func (cfg config) uploadSpool() string {
 	if cfg.S3.Endpoint == "" {
 		return ""
 	}
-	return filepath.Join(cfg.Data, "tmp")
+	return cfg.tempDir()
 }
 
 func env(k, def string) string {
